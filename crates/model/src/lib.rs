@@ -1,0 +1,30 @@
+//! Data model shared by every promlite crate.
+//!
+//! * [`Labels`]: an immutable, sorted label set stored in one compact
+//!   allocation (the layout of Prometheus' `stringlabels`).
+//! * [`LabelsBuilder`]: the mutable counterpart used to add, change and
+//!   remove labels.
+//! * [`Matcher`]: a label matcher (`=`, `!=`, `=~`, `!~`) with Prometheus'
+//!   semantics: regular expressions are fully anchored and use RE2 syntax.
+//! * [`Sample`] and the staleness marker helpers ([`STALE_NAN`],
+//!   [`is_stale_nan`]).
+//!
+//! ```
+//! use promlite_model::{Labels, Matcher, MatchType};
+//!
+//! let l = Labels::from_pairs(&[("job", "api"), ("__name__", "up")]);
+//! assert_eq!(l.get("__name__"), Some("up"));
+//! let m = Matcher::new(MatchType::Regex, "job", "a.*").unwrap();
+//! assert!(m.matches(l.get("job").unwrap_or("")));
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod labels;
+mod matcher;
+mod sample;
+
+pub use error::{Error, Result};
+pub use labels::{Label, Labels, LabelsBuilder, LabelsIter, BUCKET_LABEL, METRIC_NAME};
+pub use matcher::{MatchType, Matcher};
+pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
