@@ -72,7 +72,7 @@ impl BitWriter {
             self.bytes.push((v >> nbits) as u8);
         }
         if nbits > 0 {
-            self.bytes.push(((v as u8) << (8 - nbits)) & 0xff);
+            self.bytes.push((v as u8) << (8 - nbits));
             self.free = 8 - nbits;
         }
     }
