@@ -5,8 +5,10 @@
 //! one: [`Encoding::Xor`], the Gorilla float encoding.
 
 mod bstream;
+mod range;
 mod xor;
 
+pub use range::{ChunkView, RangeChunkIterator};
 pub use xor::{XorChunk, XorIterator, SAMPLES_PER_CHUNK};
 
 /// The encoding of a chunk, stored as one byte beside its data.

@@ -1,0 +1,178 @@
+//! The head appender: buffer, check, log to the WAL, then apply.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use promlite_model::Labels;
+use promlite_storage::{Appender, Error, Result, SeriesRef};
+
+use super::series::{AppendOutcome, MemSeries};
+use super::Head;
+
+struct PendingSample {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
+}
+
+/// An appender on the [`Head`]. Samples are checked when appended and
+/// applied on commit, after the WAL has them.
+pub struct HeadAppender {
+    head: Head,
+    samples: Vec<PendingSample>,
+    /// Series this appender created; their records go to the WAL on commit
+    /// and also on rollback (the series exist in memory either way).
+    created: Vec<(u64, Labels)>,
+}
+
+impl HeadAppender {
+    pub(crate) fn new(head: Head) -> Self {
+        HeadAppender {
+            head,
+            samples: Vec::new(),
+            created: Vec::new(),
+        }
+    }
+
+    fn series_for(&mut self, r: Option<SeriesRef>, l: &Labels) -> Result<Arc<MemSeries>> {
+        if let Some(r) = r {
+            if let Some(s) = self.head.inner.series.get_by_ref(r.0) {
+                return Ok(s);
+            }
+        }
+        if l.is_empty() {
+            return Err(Error::EmptyLabels);
+        }
+        let (s, created) = self.head.inner.get_or_create(l);
+        if created {
+            self.created.push((s.series_ref, s.labels.clone()));
+        }
+        Ok(s)
+    }
+
+    fn release_pending(&mut self) {
+        for p in self.samples.drain(..) {
+            p.series.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Writes series and sample records to the WAL, if there is one.
+    fn log(&mut self, with_samples: bool) -> Result<()> {
+        let Some(wal) = self.head.inner.wal.as_ref() else {
+            return Ok(());
+        };
+        let mut series = std::mem::take(&mut *self.head.inner.unlogged_series.lock());
+        series.append(&mut self.created);
+        let res = if with_samples {
+            let samples: Vec<(u64, i64, f64)> = self
+                .samples
+                .iter()
+                .map(|p| (p.series.series_ref, p.t, p.v))
+                .collect();
+            super::head_wal::log_records(wal, &series, &samples)
+        } else {
+            super::head_wal::log_records(wal, &series, &[])
+        };
+        if res.is_err() {
+            // Retried by the next commit, before any sample that needs them.
+            self.head.inner.unlogged_series.lock().extend(series);
+            self.head
+                .inner
+                .metrics
+                .wal_write_failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        res
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        let inner = self.head.inner.clone();
+        if t < inner.min_valid_time() {
+            inner
+                .metrics
+                .out_of_bound_samples
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Error::OutOfBounds);
+        }
+        let s = self.series_for(r, l)?;
+        let sref = SeriesRef(s.series_ref);
+        let outcome = s.data.lock().appendable(t, v);
+        match outcome {
+            AppendOutcome::Appended => {}
+            AppendOutcome::Duplicate => return Ok(sref),
+            AppendOutcome::OutOfOrder => {
+                inner
+                    .metrics
+                    .out_of_order_samples
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(Error::OutOfOrderSample);
+            }
+            AppendOutcome::DuplicateTimestamp => {
+                inner.metrics.duplicate_samples.fetch_add(1, Ordering::Relaxed);
+                return Err(Error::DuplicateSampleForTimestamp);
+            }
+        }
+        s.pending.fetch_add(1, Ordering::AcqRel);
+        self.samples.push(PendingSample { series: s, t, v });
+        Ok(sref)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        if let Err(e) = self.log(true) {
+            self.release_pending();
+            return Err(e);
+        }
+        let inner = self.head.inner.clone();
+        let range = inner.opts.block_range;
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let (mut appended, mut ooo, mut dup) = (0u64, 0u64, 0u64);
+        for p in &self.samples {
+            let outcome = p.series.data.lock().append(p.t, p.v, range);
+            match outcome {
+                AppendOutcome::Appended => {
+                    appended += 1;
+                    mint = mint.min(p.t);
+                    maxt = maxt.max(p.t);
+                }
+                AppendOutcome::Duplicate => {}
+                // Another appender committed a newer sample in between.
+                AppendOutcome::OutOfOrder => ooo += 1,
+                AppendOutcome::DuplicateTimestamp => dup += 1,
+            }
+        }
+        if appended > 0 {
+            inner.update_time_range(mint, maxt);
+        }
+        let m = &inner.metrics;
+        m.samples_appended.fetch_add(appended, Ordering::Relaxed);
+        m.out_of_order_samples.fetch_add(ooo, Ordering::Relaxed);
+        m.duplicate_samples.fetch_add(dup, Ordering::Relaxed);
+        self.release_pending();
+        Ok(())
+    }
+
+    fn rollback(mut self: Box<Self>) -> Result<()> {
+        self.release_pending();
+        if self.created.is_empty() {
+            return Ok(());
+        }
+        self.log(false)
+    }
+}
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        // An appender dropped without commit or rollback behaves as rolled
+        // back; the series it created still need their WAL records.
+        self.release_pending();
+        if !self.created.is_empty() && self.head.inner.wal.is_some() {
+            self.head
+                .inner
+                .unlogged_series
+                .lock()
+                .append(&mut self.created);
+        }
+    }
+}
