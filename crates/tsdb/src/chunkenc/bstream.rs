@@ -78,117 +78,77 @@ impl BitWriter {
     }
 }
 
-/// A reader over a bit stream with a 64-bit refill buffer.
+/// A reader over a bit stream that loads a 64-bit window at the current
+/// bit position for every field: one unaligned load, no refill state.
 #[derive(Debug, Clone)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
-    /// Next byte of `data` to load into `buf`.
+    /// Position in bits.
     pos: usize,
-    /// Buffered bits, left-aligned: the next bit is bit 63.
-    buf: u64,
-    /// How many bits of `buf` are valid.
-    valid: u8,
 }
 
 impl<'a> BitReader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        BitReader {
-            data,
-            pos: 0,
-            buf: 0,
-            valid: 0,
-        }
+        BitReader { data, pos: 0 }
     }
 
-    /// Loads as many whole bytes as fit into the buffer.
-    #[inline]
-    fn refill(&mut self) {
-        if self.pos + 8 <= self.data.len() && self.valid <= 56 {
-            // Fast path: read 8 bytes, keep the whole bytes that fit.
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&self.data[self.pos..self.pos + 8]);
-            let word = u64::from_be_bytes(w);
-            let take_bytes = (64 - self.valid as usize) / 8;
-            let take_bits = (take_bytes * 8) as u32;
-            let add = if take_bits == 64 {
-                word
-            } else {
-                (word >> (64 - take_bits)) << (64 - take_bits)
-            };
-            self.buf |= add >> self.valid;
-            self.valid += take_bits as u8;
-            self.pos += take_bytes;
-            return;
-        }
-        while self.valid <= 56 && self.pos < self.data.len() {
-            self.buf |= (self.data[self.pos] as u64) << (56 - self.valid);
-            self.valid += 8;
-            self.pos += 1;
-        }
-    }
-
-    /// Reads one bit; `None` at the end of the stream.
-    #[cfg(test)]
-    pub(crate) fn read_bit(&mut self) -> Option<bool> {
-        if self.valid == 0 {
-            self.refill();
-            if self.valid == 0 {
-                return None;
+    /// At least 57 bits starting at the current position, left-aligned.
+    /// Bits past the end of the data read as zero; callers check
+    /// [`BitReader::overrun`] after a complete field group.
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> u64 {
+        let byte = self.pos >> 3;
+        let w = match self.data.get(byte..byte + 8) {
+            Some(s) => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(s);
+                u64::from_be_bytes(b)
             }
-        }
-        let bit = self.buf >> 63 == 1;
-        self.buf <<= 1;
-        self.valid -= 1;
-        Some(bit)
+            None => {
+                let mut b = [0u8; 8];
+                let rest = self.data.get(byte..).unwrap_or(&[]);
+                b[..rest.len()].copy_from_slice(rest);
+                u64::from_be_bytes(b)
+            }
+        };
+        w << (self.pos & 7)
     }
 
-    /// Reads `n <= 64` bits as the low bits of the result.
-    #[inline]
-    pub(crate) fn read_bits(&mut self, n: u8) -> Option<u64> {
-        debug_assert!(n <= 64);
-        if n == 0 {
-            return Some(0);
-        }
-        if self.valid >= n {
-            let v = self.buf >> (64 - n);
-            self.buf = if n == 64 { 0 } else { self.buf << n };
-            self.valid -= n;
-            return Some(v);
-        }
-        // Take what is buffered, refill, take the rest.
-        let have = self.valid;
-        let hi = if have == 0 { 0 } else { self.buf >> (64 - have) };
-        self.buf = 0;
-        self.valid = 0;
-        self.refill();
-        let need = n - have;
-        if self.valid < need {
-            return None;
-        }
-        let lo = self.buf >> (64 - need);
-        self.buf = if need == 64 { 0 } else { self.buf << need };
-        self.valid -= need;
-        Some(if need == 64 { lo } else { (hi << need) | lo })
+    /// Skips `n` bits.
+    #[inline(always)]
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.pos += n;
     }
 
-    /// Peeks up to 4 control bits without consuming them; missing bits read as 0.
-    #[inline]
-    pub(crate) fn peek4(&mut self) -> u8 {
-        if self.valid < 4 {
-            self.refill();
-        }
-        (self.buf >> 60) as u8
+    /// Whether reads went past the end of the data.
+    #[inline(always)]
+    pub(crate) fn overrun(&self) -> bool {
+        self.pos > self.data.len() * 8
     }
 
-    /// Consumes `n` bits already known to be buffered (after `peek4`).
-    #[inline]
-    pub(crate) fn consume(&mut self, n: u8) -> bool {
-        if self.valid < n {
-            return false;
+    /// Reads `n` bits (`1..=64`) as the low bits of the result. Reading past
+    /// the end yields zero bits and sets [`BitReader::overrun`].
+    #[inline(always)]
+    pub(crate) fn read_bits(&mut self, n: u8) -> u64 {
+        debug_assert!((1..=64).contains(&n));
+        if n <= 56 {
+            let v = self.peek() >> (64 - n);
+            self.pos += n as usize;
+            v
+        } else {
+            let hi = self.peek() >> 32;
+            self.pos += 32;
+            let lo_bits = n - 32;
+            let lo = self.peek() >> (64 - lo_bits);
+            self.pos += lo_bits as usize;
+            (hi << lo_bits) | lo
         }
-        self.buf <<= n;
-        self.valid -= n;
-        true
+    }
+
+    /// Reads one bit.
+    #[cfg(test)]
+    pub(crate) fn read_bit(&mut self) -> bool {
+        self.read_bits(1) == 1
     }
 
     /// Reads a signed varint in Go's `binary.Varint` encoding.
@@ -203,7 +163,10 @@ impl<'a> BitReader<'a> {
         let mut x = 0u64;
         let mut s = 0u32;
         for i in 0..10 {
-            let b = self.read_bits(8)? as u8;
+            let b = self.read_bits(8) as u8;
+            if self.overrun() {
+                return None;
+            }
             if b < 0x80 {
                 if i == 9 && b > 1 {
                     return None;
@@ -250,9 +213,10 @@ mod tests {
         let mut r = BitReader::new(&bytes);
         for &(v, n) in &items {
             let mask = if n == 64 { u64::MAX } else { (1 << n) - 1 };
-            assert_eq!(r.read_bits(n), Some(v & mask), "n={n}");
+            assert_eq!(r.read_bits(n), v & mask, "n={n}");
         }
-        assert_eq!(r.read_bit(), Some(true));
+        assert!(r.read_bit());
+        assert!(!r.overrun());
     }
 
     #[test]
@@ -265,7 +229,7 @@ mod tests {
         write_uvarint(&mut w, u64::MAX);
         let bytes = w.into_bytes();
         let mut r = BitReader::new(&bytes);
-        assert_eq!(r.read_bit(), Some(true));
+        assert!(r.read_bit());
         for v in [0i64, 1, -1, 63, -64, 1 << 40, i64::MIN, i64::MAX] {
             assert_eq!(r.read_varint(), Some(v));
         }

@@ -220,101 +220,113 @@ impl<'a> XorIterator<'a> {
         ValueType::None
     }
 
-    #[inline]
-    fn read_value(&mut self) -> Option<()> {
-        let c = self.r.peek4();
-        if c & 0b1000 == 0 {
+    /// Decodes an XOR-encoded value against the previous one. `w` is the
+    /// window peeked at the reader's position (at least 57 valid bits) and
+    /// the value field starts `off <= 24` bits into it, so the common cases
+    /// need no further load.
+    #[inline(always)]
+    fn read_value_at(&mut self, w: u64, off: u32) -> bool {
+        let x = w << off;
+        let avail = 57 - off;
+        if x >> 63 == 0 {
             // Same value.
-            return self.r.consume(1).then_some(());
+            self.r.skip(off as usize + 1);
+            return true;
         }
-        if c & 0b0100 == 0 {
-            if !self.r.consume(2) {
-                return None;
-            }
-        } else {
-            if !self.r.consume(2) {
-                return None;
-            }
-            let hdr = self.r.read_bits(11)?;
-            let lead = (hdr >> 6) as u8;
-            let mut sig = (hdr & 0x3f) as u8;
+        let (hdr, n) = if (x >> 62) & 1 == 1 {
+            // New window: 5 bits leading zeros, 6 bits length (0 means 64).
+            let lead = ((x >> 57) & 0x1f) as u8;
+            let mut sig = ((x >> 51) & 0x3f) as u8;
             if sig == 0 {
                 sig = 64;
             }
-            if lead as u16 + sig as u16 > 64 {
-                return None;
+            if lead + sig > 64 {
+                return false;
             }
             self.leading = lead;
             self.trailing = 64 - lead - sig;
-        }
-        let n = 64 - self.leading - self.trailing;
-        let bits = self.r.read_bits(n)?;
+            (13u32, sig)
+        } else {
+            (2u32, 64 - self.leading - self.trailing)
+        };
+        let bits = if hdr + (n as u32) <= avail {
+            self.r.skip((off + hdr) as usize + n as usize);
+            (x << hdr) >> (64 - n as u32)
+        } else {
+            self.r.skip((off + hdr) as usize);
+            self.r.read_bits(n)
+        };
         self.v ^= bits << self.trailing;
-        Some(())
+        true
     }
 
-    #[inline]
-    fn read_dod(&mut self) -> Option<i64> {
-        let c = self.r.peek4();
-        let sz: u8 = if c & 0b1000 == 0 {
-            return self.r.consume(1).then_some(0);
-        } else if c & 0b0100 == 0 {
-            self.r.consume(2);
-            14
-        } else if c & 0b0010 == 0 {
-            self.r.consume(3);
-            17
-        } else if c & 0b0001 == 0 {
-            self.r.consume(4);
-            20
-        } else {
-            if !self.r.consume(4) {
-                return None;
+    /// Decodes a delta-of-delta timestamp field from the window `w`;
+    /// returns it and the bits it used (0 when it consumed them itself).
+    #[inline(always)]
+    fn read_dod(&mut self, w: u64) -> (i64, u32) {
+        // Sign-extends an sz-bit number the Prometheus way: values above
+        // 2^(sz-1) are negative.
+        #[inline(always)]
+        fn sext(bits: u64, sz: u32) -> i64 {
+            let b = bits as i64;
+            if b > (1i64 << (sz - 1)) {
+                b - (1i64 << sz)
+            } else {
+                b
             }
-            return self.r.read_bits(64).map(|b| b as i64);
-        };
-        let bits = self.r.read_bits(sz)? as i64;
-        // Sign-extend an sz-bit two's complement number the Prometheus way.
-        Some(if bits > (1i64 << (sz - 1)) {
-            bits - (1i64 << sz)
+        }
+        if w >> 63 == 0 {
+            (0, 1)
+        } else if (w >> 62) & 1 == 0 {
+            (sext((w << 2) >> 50, 14), 16)
+        } else if (w >> 61) & 1 == 0 {
+            (sext((w << 3) >> 47, 17), 20)
+        } else if (w >> 60) & 1 == 0 {
+            (sext((w << 4) >> 44, 20), 24)
         } else {
-            bits
-        })
+            self.r.skip(4);
+            (self.r.read_bits(64) as i64, 0)
+        }
     }
 
     /// Decodes the next sample; `false` at the end or on corruption.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> bool {
         if self.read >= self.total {
             return false;
         }
         let ok = match self.read {
-            0 => match (self.r.read_varint(), self.r.read_bits(64)) {
-                (Some(t), Some(v)) => {
+            0 => match self.r.read_varint() {
+                Some(t) => {
                     self.t = t;
-                    self.v = v;
+                    self.v = self.r.read_bits(64);
                     true
                 }
-                _ => false,
+                None => false,
             },
             1 => match self.r.read_uvarint() {
                 Some(td) => {
                     self.t_delta = td;
                     self.t = self.t.wrapping_add(td as i64);
-                    self.read_value().is_some()
+                    let w = self.r.peek();
+                    self.read_value_at(w, 0)
                 }
                 None => false,
             },
-            _ => match self.read_dod() {
-                Some(dod) => {
-                    self.t_delta = self.t_delta.wrapping_add(dod as u64);
-                    self.t = self.t.wrapping_add(self.t_delta as i64);
-                    self.read_value().is_some()
+            _ => {
+                let w = self.r.peek();
+                let (dod, used) = self.read_dod(w);
+                self.t_delta = self.t_delta.wrapping_add(dod as u64);
+                self.t = self.t.wrapping_add(self.t_delta as i64);
+                if used == 0 {
+                    let w = self.r.peek();
+                    self.read_value_at(w, 0)
+                } else {
+                    self.read_value_at(w, used)
                 }
-                None => false,
-            },
+            }
         };
-        if !ok {
+        if !ok || self.r.overrun() {
             self.fail();
             return false;
         }

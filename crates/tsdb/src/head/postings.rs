@@ -9,11 +9,12 @@ use promlite_model::Labels;
 const SHARDS: usize = 64;
 
 type ValueMap = HashMap<Box<str>, Vec<u64>>;
+type Shard = RwLock<HashMap<Box<str>, ValueMap>>;
 
 /// Postings lists sharded by label name so that series creation and
 /// queries on different names never touch the same lock.
 pub(crate) struct MemPostings {
-    shards: Box<[RwLock<HashMap<Box<str>, ValueMap>>]>,
+    shards: Box<[Shard]>,
     all: RwLock<Vec<u64>>,
 }
 

@@ -182,9 +182,12 @@ const STRIPES: usize = 256;
 /// Series by reference and by label hash, each striped so that appenders and
 /// queriers rarely contend.
 pub(crate) struct StripeSeries {
-    by_ref: Box<[RwLock<HashMap<u64, Arc<MemSeries>>>]>,
-    by_hash: Box<[RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>]>,
+    by_ref: Box<[RefStripe]>,
+    by_hash: Box<[HashStripe]>,
 }
+
+type RefStripe = RwLock<HashMap<u64, Arc<MemSeries>>>;
+type HashStripe = RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>;
 
 impl StripeSeries {
     pub(crate) fn new() -> Self {
