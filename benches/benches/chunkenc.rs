@@ -12,7 +12,14 @@ fn chunks(n_chunks: usize) -> Vec<Vec<(i64, f64)>> {
     (0..n_chunks)
         .map(|i| {
             let mut v = Vec::new();
-            samples(&mut rng, kind_for(i), 1_700_000_000_000, 15_000, 120, &mut v);
+            samples(
+                &mut rng,
+                kind_for(i),
+                1_700_000_000_000,
+                15_000,
+                120,
+                &mut v,
+            );
             v
         })
         .collect()

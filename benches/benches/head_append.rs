@@ -19,7 +19,10 @@ fn setup() -> (Head, Vec<SeriesRef>) {
     let mut refs = Vec::with_capacity(SERIES);
     let mut app = head.appender();
     for i in 0..SERIES {
-        refs.push(app.append(None, &series_labels(i, kind_for(i)), 0, 0.0).unwrap());
+        refs.push(
+            app.append(None, &series_labels(i, kind_for(i)), 0, 0.0)
+                .unwrap(),
+        );
     }
     app.commit().unwrap();
     (head, refs)
@@ -30,7 +33,8 @@ fn append_slice(head: &Head, refs: &[SeriesRef], t: i64) {
     for batch in refs.chunks(BATCH) {
         let mut app = head.appender();
         for (k, r) in batch.iter().enumerate() {
-            app.append(Some(*r), &empty, t, (t / 1000 + k as i64) as f64).unwrap();
+            app.append(Some(*r), &empty, t, (t / 1000 + k as i64) as f64)
+                .unwrap();
         }
         app.commit().unwrap();
     }

@@ -50,7 +50,9 @@ pub fn series_labels(i: usize, kind: Kind) -> Labels {
     };
     let inst = format!("10.0.{}.{}:9100", (i / 250) % 250, i % 250);
     let path = format!("/api/v1/resource{}", i % 37);
-    let le = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"][i % 10];
+    let le = [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+    ][i % 10];
     Labels::from_pairs(&[
         ("__name__", name),
         ("job", "node"),
@@ -69,7 +71,14 @@ pub fn series_labels(i: usize, kind: Kind) -> Labels {
 /// with Prometheus-like timestamp jitter: most scrapes land on the interval
 /// (Prometheus aligns timestamps within its 2ms tolerance), some a few
 /// milliseconds off.
-pub fn samples(rng: &mut Rng, kind: Kind, start: i64, interval_ms: i64, n: usize, out: &mut Vec<(i64, f64)>) {
+pub fn samples(
+    rng: &mut Rng,
+    kind: Kind,
+    start: i64,
+    interval_ms: i64,
+    n: usize,
+    out: &mut Vec<(i64, f64)>,
+) {
     out.clear();
     let mut v = match kind {
         Kind::Counter => rng.below(100_000) as f64,

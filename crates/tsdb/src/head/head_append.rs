@@ -110,7 +110,10 @@ impl Appender for HeadAppender {
                 return Err(Error::OutOfOrderSample);
             }
             AppendOutcome::DuplicateTimestamp => {
-                inner.metrics.duplicate_samples.fetch_add(1, Ordering::Relaxed);
+                inner
+                    .metrics
+                    .duplicate_samples
+                    .fetch_add(1, Ordering::Relaxed);
                 return Err(Error::DuplicateSampleForTimestamp);
             }
         }

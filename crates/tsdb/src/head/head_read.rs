@@ -110,7 +110,10 @@ impl HeadQuerier {
         }
         let refs = postings_for_matchers(&HeadIndex(&self.head), matchers)?;
         let series = &self.head.inner.series;
-        Ok(refs.into_iter().filter_map(|r| series.get_by_ref(r)).collect())
+        Ok(refs
+            .into_iter()
+            .filter_map(|r| series.get_by_ref(r))
+            .collect())
     }
 }
 

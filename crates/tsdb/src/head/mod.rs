@@ -20,11 +20,12 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use promlite_model::Labels;
-use promlite_storage::{Appendable, Appender, Queryable, Querier, Result};
+use promlite_storage::{Appendable, Appender, Querier, Queryable, Result};
 
 pub use head_append::HeadAppender;
-pub use head_read::HeadQuerier;
 pub(crate) use head_read::HeadChunks;
+pub use head_read::HeadQuerier;
+pub use head_wal::WalReplayStats;
 pub(crate) use postings::MemPostings;
 pub(crate) use series::{MemSeries, StripeSeries};
 
@@ -149,6 +150,17 @@ impl Head {
         self.inner.min_valid_time()
     }
 
+    /// Raises the oldest accepted sample time to `t` (e.g. the end of the
+    /// newest persisted block, before a WAL replay).
+    pub fn set_min_valid_time(&self, t: i64) {
+        self.inner.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Whether a series with this reference is in the head.
+    pub fn has_series(&self, r: u64) -> bool {
+        self.inner.series.get_by_ref(r).is_some()
+    }
+
     /// Number of series in the head.
     pub fn num_series(&self) -> usize {
         self.inner.series.len()
@@ -187,7 +199,8 @@ impl Head {
         if !empty.is_empty() {
             let removed = inner.series.remove_where(|s| {
                 // Re-check under the series lock: an appender may have added data.
-                !s.is_pending() && s.data.lock().min_time().is_none()
+                !s.is_pending()
+                    && s.data.lock().min_time().is_none()
                     && empty.binary_search(&s.series_ref).is_ok()
             });
             for s in &removed {

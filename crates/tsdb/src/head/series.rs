@@ -116,15 +116,19 @@ impl SeriesData {
 
     /// Oldest sample time, if any.
     pub(crate) fn min_time(&self) -> Option<i64> {
-        self.closed
-            .first()
-            .map(|c| c.min_t)
-            .or_else(|| self.open.as_ref().filter(|o| o.chunk.num_samples() > 0).map(|o| o.min_t))
+        self.closed.first().map(|c| c.min_t).or_else(|| {
+            self.open
+                .as_ref()
+                .filter(|o| o.chunk.num_samples() > 0)
+                .map(|o| o.min_t)
+        })
     }
 
     /// Newest sample time, if any.
     pub(crate) fn max_time(&self) -> Option<i64> {
-        self.last().map(|(t, _)| t).or_else(|| self.closed.last().map(|c| c.max_t))
+        self.last()
+            .map(|(t, _)| t)
+            .or_else(|| self.closed.last().map(|c| c.max_t))
     }
 
     /// Drops chunks entirely before `mint`. Returns how many were dropped.
@@ -199,7 +203,10 @@ impl StripeSeries {
 
     #[inline]
     pub(crate) fn get_by_ref(&self, r: u64) -> Option<Arc<MemSeries>> {
-        self.by_ref[(r as usize) & (STRIPES - 1)].read().get(&r).cloned()
+        self.by_ref[(r as usize) & (STRIPES - 1)]
+            .read()
+            .get(&r)
+            .cloned()
     }
 
     pub(crate) fn get_by_labels(&self, hash: u64, l: &Labels) -> Option<Arc<MemSeries>> {

@@ -15,7 +15,12 @@ fn any_name() -> Matcher {
     Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()
 }
 
-fn read_all(q: &dyn Queryable, mint: i64, maxt: i64, ms: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> {
+fn read_all(
+    q: &dyn Queryable,
+    mint: i64,
+    maxt: i64,
+    ms: &[Matcher],
+) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let q = q.querier(mint, maxt).unwrap();
     let all = [any_name()];
     let ms = if ms.is_empty() { &all[..] } else { ms };
@@ -64,7 +69,10 @@ fn out_of_order_and_duplicate_samples_are_rejected() {
     let r = app.append(None, &lbl("m", "1"), 1000, 1.0).unwrap();
     app.commit().unwrap();
     let mut app = head.appender();
-    assert!(matches!(app.append(Some(r), &lbl("m", "1"), 500, 1.0), Err(Error::OutOfOrderSample)));
+    assert!(matches!(
+        app.append(Some(r), &lbl("m", "1"), 500, 1.0),
+        Err(Error::OutOfOrderSample)
+    ));
     assert!(matches!(
         app.append(Some(r), &lbl("m", "1"), 1000, 2.0),
         Err(Error::DuplicateSampleForTimestamp)
@@ -74,26 +82,39 @@ fn out_of_order_and_duplicate_samples_are_rejected() {
     app.commit().unwrap();
     let got = read_all(&head, 0, 10_000, &[]);
     assert_eq!(got[0].1, vec![(1000, 1.0)]);
-    assert_eq!(head.metrics().out_of_order_samples.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        head.metrics()
+            .out_of_order_samples
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }
 
 #[test]
 fn empty_label_set_is_rejected() {
     let head = Head::new(HeadOptions::default());
     let mut app = head.appender();
-    assert!(matches!(app.append(None, &Labels::empty(), 1, 1.0), Err(Error::EmptyLabels)));
+    assert!(matches!(
+        app.append(None, &Labels::empty(), 1, 1.0),
+        Err(Error::EmptyLabels)
+    ));
 }
 
 #[test]
 fn samples_too_far_behind_the_head_are_out_of_bounds() {
     let head = Head::new(HeadOptions::default());
     let mut app = head.appender();
-    app.append(None, &lbl("m", "1"), 10 * 3_600_000, 1.0).unwrap();
+    app.append(None, &lbl("m", "1"), 10 * 3_600_000, 1.0)
+        .unwrap();
     app.commit().unwrap();
     let mut app = head.appender();
     // More than half a block range (1h) older than the newest sample.
-    assert!(matches!(app.append(None, &lbl("m", "2"), 8 * 3_600_000, 1.0), Err(Error::OutOfBounds)));
-    app.append(None, &lbl("m", "2"), 9 * 3_600_000 + 1, 1.0).unwrap();
+    assert!(matches!(
+        app.append(None, &lbl("m", "2"), 8 * 3_600_000, 1.0),
+        Err(Error::OutOfBounds)
+    ));
+    app.append(None, &lbl("m", "2"), 9 * 3_600_000 + 1, 1.0)
+        .unwrap();
     app.commit().unwrap();
 }
 
@@ -102,7 +123,11 @@ fn matchers_select_through_the_index() {
     let head = Head::new(HeadOptions::default());
     let mut app = head.appender();
     for i in 0..50 {
-        let l = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string()), ("even", if i % 2 == 0 { "y" } else { "n" })]);
+        let l = Labels::from_pairs(&[
+            ("__name__", "m"),
+            ("i", &i.to_string()),
+            ("even", if i % 2 == 0 { "y" } else { "n" }),
+        ]);
         app.append(None, &l, 1000, i as f64).unwrap();
     }
     app.append(None, &lbl("other", "x"), 1000, 0.0).unwrap();
@@ -110,17 +135,36 @@ fn matchers_select_through_the_index() {
     let n = |ms: &[Matcher]| read_all(&head, 0, 2000, ms).len();
     assert_eq!(n(&[Matcher::equal("__name__", "m")]), 50);
     assert_eq!(n(&[Matcher::equal("even", "y")]), 25);
-    assert_eq!(n(&[Matcher::new(MatchType::Regex, "i", "1.*").unwrap()]), 11);
-    assert_eq!(n(&[Matcher::equal("__name__", "m"), Matcher::new(MatchType::NotEqual, "even", "y").unwrap()]), 25);
+    assert_eq!(
+        n(&[Matcher::new(MatchType::Regex, "i", "1.*").unwrap()]),
+        11
+    );
+    assert_eq!(
+        n(&[
+            Matcher::equal("__name__", "m"),
+            Matcher::new(MatchType::NotEqual, "even", "y").unwrap()
+        ]),
+        25
+    );
     // `even=""` selects the series without the label.
     assert_eq!(n(&[Matcher::equal("even", "")]), 1);
-    assert_eq!(n(&[Matcher::new(MatchType::NotRegex, "__name__", "m").unwrap()]), 1);
+    assert_eq!(
+        n(&[Matcher::new(MatchType::NotRegex, "__name__", "m").unwrap()]),
+        1
+    );
     let q = head.querier(0, 2000).unwrap();
     assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "even", "i"]);
     assert_eq!(q.label_values("__name__", &[]).unwrap(), vec!["m", "other"]);
-    assert_eq!(q.label_names(&[Matcher::equal("__name__", "other")]).unwrap(), vec!["__name__", "i"]);
+    assert_eq!(
+        q.label_names(&[Matcher::equal("__name__", "other")])
+            .unwrap(),
+        vec!["__name__", "i"]
+    );
     // Outside the head's time range nothing is returned.
-    assert_eq!(read_all(&head, 5000, 6000, &[Matcher::equal("__name__", "m")]).len(), 0);
+    assert_eq!(
+        read_all(&head, 5000, 6000, &[Matcher::equal("__name__", "m")]).len(),
+        0
+    );
 }
 
 #[test]
@@ -161,7 +205,10 @@ fn truncation_garbage_collects_empty_series() {
     assert_eq!(q.label_values("__name__", &[]).unwrap(), vec!["new"]);
     // Appends before the truncation point are out of bounds now.
     let mut app = head.appender();
-    assert!(matches!(app.append(None, &lbl("x", "1"), 999, 1.0), Err(Error::OutOfBounds)));
+    assert!(matches!(
+        app.append(None, &lbl("x", "1"), 999, 1.0),
+        Err(Error::OutOfBounds)
+    ));
 }
 
 #[test]
@@ -175,7 +222,11 @@ fn series_refs_are_stable_and_reusable() {
     let mut app = head.appender();
     assert_eq!(app.append(None, &lbl("m", "1"), 2, 1.0).unwrap(), a);
     // An unknown reference falls back to the labels.
-    assert_eq!(app.append(Some(SeriesRef(999_999)), &lbl("m", "2"), 2, 1.0).unwrap(), b);
+    assert_eq!(
+        app.append(Some(SeriesRef(999_999)), &lbl("m", "2"), 2, 1.0)
+            .unwrap(),
+        b
+    );
     app.commit().unwrap();
 }
 
@@ -191,7 +242,13 @@ fn concurrent_writers_and_readers_see_consistent_data() {
             let head = head.clone();
             s.spawn(move || {
                 let labels: Vec<Labels> = (0..per_writer_series)
-                    .map(|i| Labels::from_pairs(&[("__name__", "c"), ("w", &w.to_string()), ("i", &i.to_string())]))
+                    .map(|i| {
+                        Labels::from_pairs(&[
+                            ("__name__", "c"),
+                            ("w", &w.to_string()),
+                            ("i", &i.to_string()),
+                        ])
+                    })
                     .collect();
                 let mut refs = vec![None; labels.len()];
                 for c in 0..commits {
@@ -210,7 +267,12 @@ fn concurrent_writers_and_readers_see_consistent_data() {
             let mut rounds = 0;
             while !stop_r.load(std::sync::atomic::Ordering::Relaxed) && rounds < 10_000 {
                 rounds += 1;
-                for (_, samples) in read_all(&reader_head, i64::MIN, i64::MAX, &[Matcher::equal("__name__", "c")]) {
+                for (_, samples) in read_all(
+                    &reader_head,
+                    i64::MIN,
+                    i64::MAX,
+                    &[Matcher::equal("__name__", "c")],
+                ) {
                     for (k, (t, v)) in samples.iter().enumerate() {
                         assert_eq!(*t, k as i64 * 1000);
                         assert_eq!(*v, k as f64);
@@ -221,7 +283,11 @@ fn concurrent_writers_and_readers_see_consistent_data() {
         // Wait for the writers by polling the sample count (bounded).
         let want = (writers * per_writer_series) as u64 * commits as u64;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while head.metrics().samples_appended.load(std::sync::atomic::Ordering::Relaxed) < want
+        while head
+            .metrics()
+            .samples_appended
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < want
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(5));

@@ -1,0 +1,6 @@
+//! Integration tests of the TSDB through its public API, one binary.
+#![allow(clippy::print_stdout)]
+
+mod common;
+mod db;
+mod durability;
