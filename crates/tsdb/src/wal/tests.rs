@@ -1,0 +1,1 @@
+//! Tests of the WAL as a whole: segments, repair, checkpoints, failures.
