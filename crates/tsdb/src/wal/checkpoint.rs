@@ -75,10 +75,14 @@ pub fn checkpoint(
     let prev = last_checkpoint(dir)?;
     let from = match &prev {
         Some((n, _)) if *n >= to => {
-            return Err(range_err("a checkpoint at or after the last segment exists"))
+            return Err(range_err(
+                "a checkpoint at or after the last segment exists",
+            ))
         }
         Some((n, _)) if from > n + 1 => {
-            return Err(range_err("the range leaves a gap after the last checkpoint"))
+            return Err(range_err(
+                "the range leaves a gap after the last checkpoint",
+            ))
         }
         Some((n, _)) => n + 1,
         None if from > to => return Err(range_err("the range is empty")),
@@ -88,7 +92,15 @@ pub fn checkpoint(
     remove_tmp_checkpoints(dir)?;
     let final_dir = checkpoint_path(dir, to);
     let tmp_dir = dir.join(format!("{}{TMP_SUFFIX}", checkpoint_name(to)));
-    let res = build(wal, &tmp_dir, prev.as_ref().map(|(_, p)| p.as_path()), from, to, &keep, mint);
+    let res = build(
+        wal,
+        &tmp_dir,
+        prev.as_ref().map(|(_, p)| p.as_path()),
+        from,
+        to,
+        &keep,
+        mint,
+    );
     let stats = match res {
         Ok(stats) => stats,
         Err(e) => {
@@ -98,8 +110,7 @@ pub fn checkpoint(
             return Err(e);
         }
     };
-    fs::rename(&tmp_dir, &final_dir)
-        .map_err(|e| Error::io("rename checkpoint", &tmp_dir, e))?;
+    fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("rename checkpoint", &tmp_dir, e))?;
     sync_dir(dir)?;
     for (n, path) in list_checkpoints(dir)? {
         if n < to {
@@ -233,7 +244,10 @@ impl<K: Fn(u64) -> bool> Filter<'_, K> {
                 }
             }
             Some(RecordType::Unknown(t)) => {
-                tracing::debug!(record_type = t, "dropping WAL record of unknown type from checkpoint");
+                tracing::debug!(
+                    record_type = t,
+                    "dropping WAL record of unknown type from checkpoint"
+                );
                 self.stats.dropped_unknown_records += 1;
             }
             None => {}

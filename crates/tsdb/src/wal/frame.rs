@@ -68,7 +68,8 @@ impl FrameEncoder {
         let mut type_byte = typ;
         let mut payload = body;
         if self.compress && body.len() >= MIN_COMPRESS_LEN {
-            self.scratch.resize(snap::raw::max_compress_len(body.len()), 0);
+            self.scratch
+                .resize(snap::raw::max_compress_len(body.len()), 0);
             if let Ok(n) = self.snappy.compress(body, &mut self.scratch) {
                 if n < body.len() {
                     payload = &self.scratch[..n];

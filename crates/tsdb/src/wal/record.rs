@@ -391,7 +391,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn bits(s: &[RefSample]) -> Vec<(u64, i64, u64)> {
-        s.iter().map(|s| (s.series_ref, s.t, s.v.to_bits())).collect()
+        s.iter()
+            .map(|s| (s.series_ref, s.t, s.v.to_bits()))
+            .collect()
     }
 
     #[test]

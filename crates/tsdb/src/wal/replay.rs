@@ -76,12 +76,14 @@ pub fn replay_dir(
         stats.checkpoint = Some(*n);
         let mut r = WalReader::open(path)?;
         while let Some(rec) = r.next_record()? {
-            let decoded = bufs.decode(rec, &mut stats).map_err(|_| Error::Corruption {
-                path: super::segment_path(path, r.segment()),
-                segment: Some(r.segment()),
-                offset: r.offset(),
-                kind: CorruptionKind::Undecodable,
-            })?;
+            let decoded = bufs
+                .decode(rec, &mut stats)
+                .map_err(|_| Error::Corruption {
+                    path: super::segment_path(path, r.segment()),
+                    segment: Some(r.segment()),
+                    offset: r.offset(),
+                    kind: CorruptionKind::Undecodable,
+                })?;
             if let Some(rec) = decoded {
                 f(rec)?;
             }

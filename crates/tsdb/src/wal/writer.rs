@@ -9,7 +9,9 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 
 use super::frame::{FrameEncoder, HEADER_SIZE};
-use super::{last_checkpoint, list_segments, remove_tmp_checkpoints, repair, segment_path, sync_dir};
+use super::{
+    last_checkpoint, list_segments, remove_tmp_checkpoints, repair, segment_path, sync_dir,
+};
 
 /// The default maximum segment size: 128 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
@@ -244,8 +246,9 @@ impl Wal {
     pub fn close(&self) -> Result<()> {
         let mut g = self.inner.lock();
         if let Some(f) = g.file.take() {
-            f.sync_all()
-                .map_err(|e| Error::io("fsync WAL segment", segment_path(&self.dir, g.segment), e))?;
+            f.sync_all().map_err(|e| {
+                Error::io("fsync WAL segment", segment_path(&self.dir, g.segment), e)
+            })?;
         }
         Ok(())
     }
