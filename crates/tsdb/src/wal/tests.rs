@@ -856,3 +856,66 @@ fn live_reader_tails_the_segment_being_written() {
 }
 
 const HEADER_OFFSET_OF_PAYLOAD: usize = 9;
+
+#[test]
+fn segment_bytes_match_the_documented_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(
+        dir.path(),
+        WalOptions {
+            compress: false,
+            ..WalOptions::default()
+        },
+    )
+    .unwrap();
+    let mut s = Vec::new();
+    encode_series(
+        &[RefSeries {
+            series_ref: 1,
+            labels: Labels::from_pairs(&[("a", "b")]),
+        }],
+        &mut s,
+    );
+    let mut m = Vec::new();
+    encode_samples(
+        &[
+            RefSample {
+                series_ref: 5,
+                t: 1000,
+                v: promlite_model::STALE_NAN,
+            },
+            RefSample {
+                series_ref: 4,
+                t: 1015,
+                v: 1.0,
+            },
+        ],
+        &mut m,
+    );
+    wal.log(&[&s, &m]).unwrap();
+    wal.close().unwrap();
+
+    #[rustfmt::skip]
+    let series_body: &[u8] = &[
+        1, 0, 0, 0, 0, 0, 0, 0, // ref 1
+        1,                      // one label
+        1, b'a', 1, b'b',       // a="b"
+    ];
+    #[rustfmt::skip]
+    let samples_body: &[u8] = &[
+        5, 0, 0, 0, 0, 0, 0, 0,            // ref_0 = 5
+        0xe8, 0x03, 0, 0, 0, 0, 0, 0,      // t_0 = 1000
+        0, 0, 2, 0, 0, 0, 0, 0, 0xf0, 0x7f, // +0, +0, stale NaN bits
+        1, 30, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, // -1, +15, 1.0
+    ];
+    let mut want = Vec::new();
+    for (typ, body) in [(1u8, series_body), (2u8, samples_body)] {
+        let mut crc_in = vec![typ];
+        crc_in.extend_from_slice(body);
+        want.push(typ);
+        want.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        want.extend_from_slice(&crc32fast::hash(&crc_in).to_le_bytes());
+        want.extend_from_slice(body);
+    }
+    assert_eq!(fs::read(segment_path(dir.path(), 0)).unwrap(), want);
+}
