@@ -497,9 +497,16 @@ fn failed_write_is_undone_and_the_next_write_succeeds() {
             let msg = err.to_string();
             assert!(matches!(err, Error::Io { .. }), "{msg}");
             assert!(msg.contains("write WAL segment"), "{msg}");
-            assert!(msg.contains(&seg.display().to_string()), "{msg}");
+            let (_, cur) = wal.segment_range();
+            assert!(
+                msg.contains(&segment_path(dir.path(), cur).display().to_string()),
+                "{msg}"
+            );
             assert_eq!(file_len(&seg), good_len);
         }
+        // Each failure moved writing to a fresh segment, left empty.
+        assert_eq!(wal.segment_range(), (0, 1));
+        assert_eq!(file_len(&segment_path(dir.path(), 1)), 0);
         want.extend(fill(&wal, 2));
         wal.close().unwrap();
         let (got, stats) = replay(dir.path());
@@ -526,9 +533,11 @@ fn failed_clean_up_is_retried_before_the_next_write() {
     // ...and the next call fails while the clean-up still fails...
     let err = wal.log(&[&samples_rec(&[5], 6)]).unwrap_err();
     assert!(err.to_string().contains("truncate WAL segment"), "{err}");
-    // ...and succeeds once it works, without leaving the garbage behind.
+    // ...and succeeds once it works, without leaving the garbage behind,
+    // in a new segment.
     want.extend(fill(&wal, 1));
-    assert_eq!(wal.next_segment().unwrap(), 1);
+    assert_eq!(file_len(&seg), good_len);
+    assert_eq!(wal.segment_range(), (0, 1));
     want.extend(fill(&wal, 1));
     wal.close().unwrap();
     let (got, stats) = replay(dir.path());

@@ -76,6 +76,10 @@ struct Inner {
     /// The current segment may hold bytes past `size` from a failed write
     /// whose clean-up failed too; they must be cut off before writing.
     dirty: bool,
+    /// A write to the current segment failed: continue in a new segment,
+    /// so that no byte offset of a segment ever holds two different
+    /// records (a [`super::LiveReader`] may have read the undone ones).
+    cut_before_write: bool,
     encoder: FrameEncoder,
     batch: Vec<u8>,
     ends: Vec<usize>,
@@ -116,6 +120,7 @@ impl Wal {
                 first,
                 size: 0,
                 dirty: false,
+                cut_before_write: false,
                 encoder,
                 batch: Vec::new(),
                 ends: Vec::new(),
@@ -144,10 +149,12 @@ impl Wal {
     /// is split over several.
     ///
     /// On a write error the current segment is truncated back to its last
-    /// complete record, so the WAL stays readable and a later call can
-    /// succeed once the cause (say, a full disk) is gone. The error names
-    /// the segment file. If a batch was split over segments, its records in
-    /// earlier segments remain.
+    /// complete record, so the WAL stays readable, and the next call starts
+    /// a new segment; it succeeds once the cause (say, a full disk) is
+    /// gone. The error names the segment file. If the truncation fails too,
+    /// the next call retries it first and fails while it keeps failing. If
+    /// a batch was split over segments, its records in earlier segments
+    /// remain.
     pub fn log(&self, records: &[&[u8]]) -> Result<()> {
         let mut g = self.inner.lock();
         let inner = &mut *g;
@@ -156,8 +163,8 @@ impl Wal {
                 dir: self.dir.clone(),
             });
         }
-        if inner.dirty {
-            inner.truncate_to_size(&self.dir)?;
+        if inner.dirty || inner.cut_before_write {
+            inner.cut(&self.dir)?;
         }
         let mut batch = std::mem::take(&mut inner.batch);
         let mut ends = std::mem::take(&mut inner.ends);
@@ -337,6 +344,7 @@ impl Inner {
                     "WAL write failed; truncating segment to its last complete record"
                 );
                 self.dirty = true;
+                self.cut_before_write = true;
                 if let Err(te) = self.truncate_to_size(dir) {
                     tracing::warn!(error = %te, "WAL truncation failed; will retry before the next write");
                 }
@@ -379,6 +387,7 @@ impl Inner {
         self.segment = next;
         self.size = 0;
         self.dirty = false;
+        self.cut_before_write = false;
         tracing::debug!(dir = %dir.display(), segment = next, "cut WAL segment");
         Ok(())
     }
