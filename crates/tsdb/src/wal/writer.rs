@@ -191,14 +191,23 @@ impl Wal {
     }
 
     /// Flushes the current segment to stable storage (`fdatasync`).
+    ///
+    /// The fsync runs outside the internal lock, so concurrent
+    /// [`Wal::log`] calls are not held up by it.
     pub fn sync(&self) -> Result<()> {
-        let g = self.inner.lock();
-        match &g.file {
-            Some(f) => f
-                .sync_data()
-                .map_err(|e| Error::io("fsync WAL segment", segment_path(&self.dir, g.segment), e)),
-            None => Ok(()),
-        }
+        let (file, path) = {
+            let g = self.inner.lock();
+            let Some(f) = &g.file else {
+                return Ok(());
+            };
+            let path = segment_path(&self.dir, g.segment);
+            let file = f
+                .try_clone()
+                .map_err(|e| Error::io("duplicate WAL segment handle", &path, e))?;
+            (file, path)
+        };
+        file.sync_data()
+            .map_err(|e| Error::io("fsync WAL segment", path, e))
     }
 
     /// Closes the current segment (fsynced) and starts a new one; returns
