@@ -16,6 +16,9 @@ use super::{
 /// The default maximum segment size: 128 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 
+/// Batch buffers up to this capacity are kept for the next batch.
+const MAX_KEPT_BUFFER: usize = 16 << 20;
+
 /// The smallest accepted segment size.
 const MIN_SEGMENT_SIZE: u64 = HEADER_SIZE as u64 + 1;
 
@@ -183,7 +186,7 @@ impl Wal {
         }
         // Keep the buffers for the next batch, unless one huge batch made
         // them balloon.
-        if batch.capacity() <= 4 * (self.opts.segment_size as usize).min(16 << 20) {
+        if batch.capacity() <= MAX_KEPT_BUFFER {
             inner.batch = batch;
         }
         inner.ends = ends;
@@ -261,6 +264,13 @@ impl Wal {
     /// fail with [`Error::Closed`]; closing again is a no-op.
     pub fn close(&self) -> Result<()> {
         let mut g = self.inner.lock();
+        if g.dirty {
+            // Best effort: a leftover partial record in the last segment is
+            // also cut off by the repair when the WAL is opened again.
+            if let Err(e) = g.truncate_to_size(&self.dir) {
+                tracing::warn!(error = %e, "cannot remove a partial record while closing the WAL");
+            }
+        }
         if let Some(f) = g.file.take() {
             f.sync_all().map_err(|e| {
                 Error::io("fsync WAL segment", segment_path(&self.dir, g.segment), e)
