@@ -12,6 +12,12 @@ pub enum Error {
         #[source]
         source: Box<regex::Error>,
     },
+    /// A duration string that is not in Prometheus' format.
+    #[error("not a valid duration string: {0:?}")]
+    InvalidDuration(String),
+    /// A byte-size string that is not valid.
+    #[error("not a valid byte size: {0:?}")]
+    InvalidBytes(String),
 }
 
 /// Result alias of the model crate.

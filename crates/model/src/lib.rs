@@ -19,11 +19,13 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod duration;
 mod error;
 mod labels;
 mod matcher;
 mod sample;
 
+pub use duration::{format_duration, parse_bytes, parse_duration};
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsIter, BUCKET_LABEL, METRIC_NAME};
 pub use matcher::{MatchType, Matcher};
