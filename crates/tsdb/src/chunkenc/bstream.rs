@@ -157,7 +157,11 @@ impl<'a> BitReader<'a> {
         }
         // Take what is buffered, refill, take the rest.
         let have = self.valid;
-        let hi = if have == 0 { 0 } else { self.buf >> (64 - have) };
+        let hi = if have == 0 {
+            0
+        } else {
+            self.buf >> (64 - have)
+        };
         self.buf = 0;
         self.valid = 0;
         self.refill();

@@ -164,8 +164,10 @@ impl XorChunk {
         self.trailing = trail;
         let sig = 64 - lead - trail;
         // 2 control bits, 5 bits leading, 6 bits length (64 is written as 0).
-        self.w
-            .write_bits((0b11 << 11) | ((lead as u64) << 6) | (sig as u64 & 0x3f), 13);
+        self.w.write_bits(
+            (0b11 << 11) | ((lead as u64) << 6) | (sig as u64 & 0x3f),
+            13,
+        );
         self.w.write_bits(delta >> trail, sig);
     }
 
