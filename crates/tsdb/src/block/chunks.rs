@@ -288,6 +288,9 @@ fn verify_segment(b: &[u8], path: &Path) -> Result<Vec<u32>> {
     if b[4] != CHUNKS_VERSION {
         return Err(corrupt(4, format!("unsupported segment version {}", b[4])));
     }
+    if b[5..SEGMENT_HEADER_LEN].iter().any(|&x| x != 0) {
+        return Err(corrupt(5, "non-zero header padding".into()));
+    }
     let mut starts = Vec::new();
     let mut d = Decbuf::new(&b[SEGMENT_HEADER_LEN..], SEGMENT_HEADER_LEN as u64);
     while d.remaining() > 0 {

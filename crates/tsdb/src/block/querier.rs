@@ -65,7 +65,7 @@ impl BlockQuerier {
         let mut out = Vec::new();
         for r in refs {
             let s = self.block.index_series(r)?;
-            if all || s.chunks.iter().any(|c| overlaps(c, self.mint, self.maxt)) {
+            if all || has_samples_in(&self.block, &s.chunks, self.mint, self.maxt)? {
                 out.push(s);
             }
         }
@@ -75,6 +75,28 @@ impl BlockQuerier {
 
 fn overlaps(c: &IndexChunk, mint: i64, maxt: i64) -> bool {
     c.min_time <= maxt && c.max_time >= mint
+}
+
+/// Whether `chunks` (sorted, non-overlapping) hold a sample in `[mint, maxt]`.
+///
+/// A chunk wholly inside the range answers without decoding; otherwise
+/// the overlapping chunks (at most the two at the range's edges) may still
+/// have no sample in it, so they are probed with a seek.
+fn has_samples_in(block: &Block, chunks: &[IndexChunk], mint: i64, maxt: i64) -> Result<bool> {
+    if chunks
+        .iter()
+        .any(|c| c.min_time >= mint && c.max_time <= maxt)
+    {
+        return Ok(true);
+    }
+    if !chunks.iter().any(|c| overlaps(c, mint, maxt)) {
+        return Ok(false);
+    }
+    let mut it = BlockSeriesIterator::new(block, chunks, mint, maxt);
+    if it.seek(mint) == ValueType::Float {
+        return Ok(true);
+    }
+    it.err.take().map_or(Ok(false), Err)
 }
 
 impl Querier for BlockQuerier {
@@ -107,6 +129,11 @@ impl Querier for BlockQuerier {
                 .collect();
             if chunks.is_empty() {
                 return None;
+            }
+            match has_samples_in(block, &chunks, mint, maxt) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
             }
             Some(Ok(Box::new(BlockSeries {
                 labels: s.labels,

@@ -371,7 +371,8 @@ mod tests {
 
     #[test]
     fn regex_matches_newlines_and_any() {
-        check(&[m(Re, "i", ".")], &[6]);
+        check(&[m(Re, "i", ".")], &[1, 2, 5, 6]);
+        check(&[m(Re, "i", "[^a-z]")], &[6]);
         check(&[m(Re, "i", ".*")], &[0, 1, 2, 3, 4, 5, 6]);
         check(&[m(Re, "i", ".*"), m(Eq, "x", "1")], &[5]);
         check(&[m(Nre, "i", "a|b")], &[0, 3, 4, 6]);

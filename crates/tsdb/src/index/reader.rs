@@ -85,6 +85,9 @@ impl IndexFile {
         if b[4] != INDEX_VERSION {
             return Err(corrupt(4, format!("unsupported index version {}", b[4])));
         }
+        if b[5..INDEX_HEADER_LEN].iter().any(|&x| x != 0) {
+            return Err(corrupt(5, "non-zero header padding".into()));
+        }
         let toc_start = b.len() - INDEX_TOC_LEN;
         let toc = &b[toc_start..toc_start + 32];
         let want = be32_at(b, toc_start + 32).unwrap_or(0);
@@ -147,7 +150,7 @@ impl IndexFile {
         let b = self.data.as_slice();
         let mut d = Decbuf::new(&b[r.start..r.end], r.start as u64);
         let n = d.be32("symbol count")? as usize;
-        let table = d.bytes(n.checked_mul(4).unwrap_or(usize::MAX), "symbol offsets")?;
+        let table = d.bytes(n.saturating_mul(4), "symbol offsets")?;
         let strings_start = r.start + d.pos();
         let strings = &b[strings_start..r.end];
         let mut prev: Option<&str> = None;
@@ -187,7 +190,7 @@ impl IndexFile {
         let b = self.data.as_slice();
         let mut d = Decbuf::new(&b[r.start..r.end], r.start as u64);
         let n = d.be32("series count")? as usize;
-        d.bytes(n.checked_mul(8).unwrap_or(usize::MAX), "series offsets")?;
+        d.bytes(n.saturating_mul(8), "series offsets")?;
         self.nseries = n;
         self.series_offsets = r.start + 4;
         self.series_entries = r.start + d.pos();
@@ -198,13 +201,10 @@ impl IndexFile {
         let b = self.data.as_slice();
         let mut d = Decbuf::new(&b[r.start..r.end], r.start as u64);
         let n = d.be32("label name count")? as usize;
-        let table = d.bytes(
-            n.checked_mul(NAME_ENTRY_LEN).unwrap_or(usize::MAX),
-            "label names",
-        )?;
+        let table = d.bytes(n.saturating_mul(NAME_ENTRY_LEN), "label names")?;
         let values_start = r.start + d.pos();
         let nvalues = d.remaining() / VALUE_ENTRY_LEN;
-        if d.remaining() % VALUE_ENTRY_LEN != 0 {
+        if nvalues * VALUE_ENTRY_LEN != d.remaining() {
             return Err(DecodeError {
                 offset: values_start as u64,
                 what: "label value entries length",
