@@ -673,3 +673,29 @@ proptest::proptest! {
         proptest::prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn blocks_and_queriers_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Block>();
+    send_sync::<Arc<Block>>();
+    send_sync::<BlockQuerier>();
+    send_sync::<BlockError>();
+}
+
+#[test]
+fn corruption_converts_to_a_storage_error_with_path_and_offset() {
+    let e = BlockError::Corruption {
+        path: PathBuf::from("/d/01X/chunks/000003"),
+        offset: 77,
+        detail: "chunk checksum mismatch".into(),
+    };
+    assert!(e.is_corruption());
+    let s: promlite_storage::Error = e.into();
+    assert!(matches!(s, promlite_storage::Error::Corruption { .. }));
+    let msg = s.to_string();
+    assert!(
+        msg.contains("chunks/000003") && msg.contains("offset 77"),
+        "{msg}"
+    );
+}
