@@ -699,3 +699,78 @@ fn corruption_converts_to_a_storage_error_with_path_and_offset() {
         "{msg}"
     );
 }
+
+/// A two-series block whose `index` and `chunks/000001` bytes are pinned,
+/// so that any change to the on-disk format is deliberate.
+fn golden_block(dir: &Path) -> BlockMeta {
+    let mut c1 = XorChunk::new();
+    c1.append(1000, 1.0);
+    c1.append(2000, f64::from_bits(STALE_NAN_BITS));
+    let mut c2 = XorChunk::new();
+    c2.append(3000, 2.5);
+    let mut c3 = XorChunk::new();
+    c3.append(1500, -1.0);
+    let series = vec![
+        (
+            Labels::from_pairs(&[("__name__", "up"), ("job", "a")]),
+            vec![
+                ChunkMeta::borrowed(1000, 2000, Encoding::Xor, c1.bytes()),
+                ChunkMeta::borrowed(3000, 3000, Encoding::Xor, c2.bytes()),
+            ],
+        ),
+        (
+            Labels::from_pairs(&[("__name__", "up"), ("job", "b")]),
+            vec![ChunkMeta::borrowed(1500, 1500, Encoding::Xor, c3.bytes())],
+        ),
+    ];
+    write_block(dir, NewBlockMeta::new(0, 7_200_000), series).unwrap()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn golden_block_bytes_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = golden_block(dir.path());
+    let bdir = dir.path().join(meta.ulid.to_string());
+    let index = std::fs::read(bdir.join(INDEX_FILENAME)).unwrap();
+    let seg = std::fs::read(bdir.join(CHUNKS_DIRNAME).join("000001")).unwrap();
+    assert_eq!(hex(&index), GOLDEN_INDEX);
+    assert_eq!(hex(&seg), GOLDEN_SEGMENT);
+    // The headers, and the TOC pointing at the symbols section right after
+    // the index header.
+    assert_eq!(&index[..8], b"PLIX\x01\0\0\0");
+    assert_eq!(&seg[..8], b"PLCH\x01\0\0\0");
+    let toc = &index[index.len() - 36..];
+    assert_eq!(&toc[..8], &8u64.to_be_bytes());
+    let b = Arc::new(Block::open(&bdir).unwrap());
+    let q = b.querier(0, 7_199_999);
+    let got = select(&q, &[Matcher::equal("__name__", "up")]);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[0].1,
+        vec![
+            (1000, 1f64.to_bits()),
+            (2000, STALE_NAN_BITS),
+            (3000, 2.5f64.to_bits())
+        ]
+    );
+    assert_eq!(got[1].1, vec![(1500, (-1f64).to_bits())]);
+}
+
+const GOLDEN_INDEX: &str = concat!(
+    "504c495801000000000000000000002c0000000500000000000000090000000b0000000d00000011",
+    "085f5f6e616d655f5f01610162036a6f6202757072be406200000000000000390000000200000000",
+    "000000000000000000000017020004030102d00fe8078880808010e80700a6808080100200040302",
+    "01b81700b88080801003967e27000000000000004000000002000000000000000000000001000000",
+    "03000000010000000200000004000000000000000000000001000000000000000c00000002000000",
+    "0000000014e6849542000000000000001c0000000200000000000000010000000100000000000000",
+    "010000000100415a5400000000000000080000000000000040000000000000008500000000000000",
+    "d1b55104ac",
+);
+const GOLDEN_SEGMENT: &str = concat!(
+    "504c43480100000018010002d00f3ff0000000000000e807c3f40000000000000020a1b77f0f0c01",
+    "0001f02e400400000000000094c173910c010001b817bff00000000000002d445a60",
+);
