@@ -125,15 +125,18 @@ impl BlockError {
         }
     }
 
-    /// Whether this error means stored data is damaged (as opposed to an
-    /// I/O failure or invalid writer input); the DB moves such blocks aside.
+    /// Whether this error means a block on disk is damaged or incomplete
+    /// (bad checksum or encoding, invalid `meta.json`, unknown version, or
+    /// a missing file), as opposed to a transient I/O failure or invalid
+    /// writer input; the DB moves such blocks aside.
     pub fn is_corruption(&self) -> bool {
-        matches!(
-            self,
+        match self {
             BlockError::Corruption { .. }
-                | BlockError::InvalidMeta { .. }
-                | BlockError::UnsupportedVersion { .. }
-        )
+            | BlockError::InvalidMeta { .. }
+            | BlockError::UnsupportedVersion { .. } => true,
+            BlockError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
     }
 }
 

@@ -513,6 +513,7 @@ fn broken_meta_json_fails_open() {
     std::fs::remove_file(&meta).unwrap();
     let e = Block::open(&bdir).unwrap_err();
     assert!(matches!(e, BlockError::Io { .. }), "{e}");
+    assert!(e.is_corruption(), "a missing meta.json is a damaged block");
     let se: promlite_storage::Error = e.into();
     assert!(se.to_string().contains("meta.json"), "{se}");
 }
