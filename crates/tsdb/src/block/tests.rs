@@ -775,3 +775,49 @@ const GOLDEN_SEGMENT: &str = concat!(
     "504c43480100000018010002d00f3ff0000000000000e807c3f40000000000000020a1b77f0f0c01",
     "0001f02e400400000000000094c173910c010001b817bff00000000000002d445a60",
 );
+
+#[test]
+fn index_with_dangling_chunk_reference_fails_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = golden_block(dir.path());
+    let bdir = dir.path().join(meta.ulid.to_string());
+    let block = Block::open(&bdir).unwrap();
+    let mut series: Vec<(Labels, Vec<crate::index::IndexChunk>)> = (0..2)
+        .map(|r| {
+            let s = block.index_series(r).unwrap();
+            (s.labels, s.chunks)
+        })
+        .collect();
+    drop(block);
+    // Point the second series' chunk one byte into a chunk: the checksums
+    // of a rewritten index are fine, but the reference is not a chunk start.
+    series[1].1[0].chunk_ref += 1;
+    let mut buf = Vec::new();
+    crate::index::writer::write_index(&mut buf, &series).unwrap();
+    std::fs::write(bdir.join(INDEX_FILENAME), &buf).unwrap();
+    let msg = Block::open(&bdir).unwrap_err().to_string();
+    assert!(
+        msg.contains("index at offset") && msg.contains("chunk reference"),
+        "{msg}"
+    );
+
+    // A reference to a segment that does not exist.
+    series[1].1[0].chunk_ref = (7 << 32) | 8;
+    let mut buf = Vec::new();
+    crate::index::writer::write_index(&mut buf, &series).unwrap();
+    std::fs::write(bdir.join(INDEX_FILENAME), &buf).unwrap();
+    assert!(Block::open(&bdir)
+        .unwrap_err()
+        .to_string()
+        .contains("chunk reference"));
+
+    // A stray file in the chunks directory.
+    series[1].1[0].chunk_ref -= 6 << 32;
+    let mut buf = Vec::new();
+    crate::index::writer::write_index(&mut buf, &series).unwrap();
+    std::fs::write(bdir.join(INDEX_FILENAME), &buf).unwrap();
+    Block::open(&bdir).unwrap();
+    std::fs::write(bdir.join(CHUNKS_DIRNAME).join("junk"), b"x").unwrap();
+    let msg = Block::open(&bdir).unwrap_err().to_string();
+    assert!(msg.contains("chunks/junk"), "{msg}");
+}
