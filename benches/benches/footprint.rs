@@ -2,7 +2,7 @@
 //! sample in a persisted block, on exporter-like data. Prints a report.
 //!
 //! `cargo bench -p promlite-benches --bench footprint`
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::needless_range_loop)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};

@@ -62,7 +62,7 @@ pub fn series_labels(i: usize, kind: Kind) -> Labels {
         ("cluster", "main"),
         ("namespace", "default"),
         ("handler", path.as_str()),
-        ("method", if i % 3 == 0 { "POST" } else { "GET" }),
+        ("method", if i.is_multiple_of(3) { "POST" } else { "GET" }),
         ("le", le),
     ])
 }

@@ -22,7 +22,11 @@ use tracing::{error, info};
 
 /// Command-line flags, named and defaulted as Prometheus' own.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "promlite", version, about = "A miniature, Prometheus-compatible time-series database.")]
+#[command(
+    name = "promlite",
+    version,
+    about = "A miniature, Prometheus-compatible time-series database."
+)]
 struct Flags {
     /// Base path for metrics storage.
     #[arg(long = "storage.tsdb.path", default_value = "data/")]
@@ -52,7 +56,9 @@ fn init_logging(f: &Flags) -> anyhow::Result<()> {
         .log_level
         .parse()
         .map_err(|_| anyhow::anyhow!("invalid --log.level {:?}", f.log_level))?;
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr);
     match f.log_format.as_str() {
         "json" => builder.json().init(),
         "logfmt" => builder.init(),
@@ -93,9 +99,17 @@ async fn metrics(State(db): State<Db>) -> impl IntoResponse {
     let dm = db.metrics();
     let mut out = String::new();
     let mut put = |name: &str, kind: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
     };
-    put("prometheus_tsdb_head_series", "gauge", "Total number of series in the head block.", h.num_series() as f64);
+    put(
+        "prometheus_tsdb_head_series",
+        "gauge",
+        "Total number of series in the head block.",
+        h.num_series() as f64,
+    );
     put(
         "prometheus_tsdb_head_samples_appended_total",
         "counter",
@@ -126,7 +140,12 @@ async fn metrics(State(db): State<Db>) -> impl IntoResponse {
         "Total number of out of bound samples ingestion failed attempts.",
         hm.out_of_bound_samples.load(Ordering::Relaxed) as f64,
     );
-    put("prometheus_tsdb_blocks_loaded", "gauge", "Number of currently loaded data blocks", db.blocks().len() as f64);
+    put(
+        "prometheus_tsdb_blocks_loaded",
+        "gauge",
+        "Number of currently loaded data blocks",
+        db.blocks().len() as f64,
+    );
     put(
         "prometheus_tsdb_compactions_total",
         "counter",
@@ -146,7 +165,10 @@ async fn metrics(State(db): State<Db>) -> impl IntoResponse {
         db.blocks_size() as f64,
     );
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
 }

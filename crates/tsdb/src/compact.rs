@@ -40,7 +40,11 @@ pub struct CompactStats {
 
 /// Writes `series` as a block in `dir` and opens it.
 fn write_head_block(dir: &Path, mint: i64, maxt: i64, series: &[HeadChunks]) -> Result<Arc<Block>> {
-    let mut w = BlockWriter::create(dir, NewBlockMeta::new(mint, maxt), &BlockWriterOptions::default())?;
+    let mut w = BlockWriter::create(
+        dir,
+        NewBlockMeta::new(mint, maxt),
+        &BlockWriterOptions::default(),
+    )?;
     let mut metas: Vec<ChunkMeta<'_>> = Vec::new();
     for s in series {
         metas.clear();
@@ -65,7 +69,10 @@ impl Db {
         let res = self.compact_locked();
         match &res {
             Ok(s) if s != &CompactStats::default() => {
-                self.inner.metrics.compactions.fetch_add(1, Ordering::Relaxed);
+                self.inner
+                    .metrics
+                    .compactions
+                    .fetch_add(1, Ordering::Relaxed);
             }
             Ok(_) => {}
             Err(e) => {
@@ -105,10 +112,7 @@ impl Db {
         let head = self.head().clone();
         let range = self.inner.opts.block_range;
         let mut written = 0;
-        loop {
-            let (Some(hmin), Some(hmax)) = (head.min_time(), head.max_time()) else {
-                break;
-            };
+        while let (Some(hmin), Some(hmax)) = (head.min_time(), head.max_time()) {
             if hmax - hmin <= range / 2 * 3 {
                 break;
             }
@@ -133,7 +137,11 @@ impl Db {
             // Queriers opened before the new block was listed expect this
             // range in the head; let them finish (bounded by the longest
             // query timeout) before dropping it.
-            if !self.inner.readers.advance_and_wait(std::time::Duration::from_secs(120)) {
+            if !self
+                .inner
+                .readers
+                .advance_and_wait(std::time::Duration::from_secs(120))
+            {
                 warn!("truncating the head while old queriers are still open");
             }
             head.truncate(maxt);
@@ -157,7 +165,8 @@ impl Db {
         let cs = wal::checkpoint(w, first, current - 1, |r| head.has_series(r), mint)?;
         w.truncate_before(current)?;
         debug!(
-            first, last = current - 1,
+            first,
+            last = current - 1,
             kept_series = cs.total_series - cs.dropped_series,
             "WAL checkpointed and truncated"
         );
@@ -214,7 +223,12 @@ impl Db {
             min_time: mint,
             max_time: maxt,
             compaction: BlockCompaction {
-                level: group.iter().map(|b| b.meta().compaction.level).max().unwrap_or(1) + 1,
+                level: group
+                    .iter()
+                    .map(|b| b.meta().compaction.level)
+                    .max()
+                    .unwrap_or(1)
+                    + 1,
                 sources,
                 parents: group
                     .iter()
@@ -235,11 +249,10 @@ impl Db {
             let mut min: Option<Labels> = None;
             for it in iters.iter_mut() {
                 match it.peek() {
-                    Some(Ok((l, _))) => {
-                        if min.as_ref().is_none_or(|m| l < m) {
-                            min = Some(l.clone());
-                        }
+                    Some(Ok((l, _))) if min.as_ref().is_none_or(|m| l < m) => {
+                        min = Some(l.clone());
                     }
+                    Some(Ok(_)) => {}
                     Some(Err(_)) => {
                         if let Some(Err(e)) = it.next() {
                             return Err(e.into());
@@ -299,7 +312,10 @@ impl Db {
                     }
                 }
                 if !doomed.is_empty() {
-                    self.inner.metrics.time_retentions.fetch_add(1, Ordering::Relaxed);
+                    self.inner
+                        .metrics
+                        .time_retentions
+                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -316,7 +332,10 @@ impl Db {
                 }
             }
             if doomed.len() > before {
-                self.inner.metrics.size_retentions.fetch_add(1, Ordering::Relaxed);
+                self.inner
+                    .metrics
+                    .size_retentions
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
         if doomed.is_empty() {

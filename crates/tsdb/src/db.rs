@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use promlite_storage::{
-    Appendable, Appender, Error, MergeQuerier, Queryable, Querier, Result,
-};
+use promlite_storage::{Appendable, Appender, Error, MergeQuerier, Querier, Queryable, Result};
 use tracing::{error, info, warn};
 
 use crate::block::{list_block_dirs, Block, TMP_SUFFIX};
@@ -181,7 +179,11 @@ impl Querier for DbQuerier {
     fn label_names(&self, matchers: &[promlite_model::Matcher]) -> Result<Vec<String>> {
         self.inner.label_names(matchers)
     }
-    fn label_values(&self, name: &str, matchers: &[promlite_model::Matcher]) -> Result<Vec<String>> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[promlite_model::Matcher],
+    ) -> Result<Vec<String>> {
         self.inner.label_values(name, matchers)
     }
 }
@@ -283,7 +285,11 @@ impl Db {
             "TSDB opened, WAL replayed"
         );
         if let Some(c) = &replay.wal.corruption {
-            warn!(segment = c.segment, offset = c.offset, "WAL replay stopped at a corrupt record");
+            warn!(
+                segment = c.segment,
+                offset = c.offset,
+                "WAL replay stopped at a corrupt record"
+            );
         }
         Ok(Db {
             inner: Arc::new(DbInner {

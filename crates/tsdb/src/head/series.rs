@@ -124,13 +124,6 @@ impl SeriesData {
         })
     }
 
-    /// Newest sample time, if any.
-    pub(crate) fn max_time(&self) -> Option<i64> {
-        self.last()
-            .map(|(t, _)| t)
-            .or_else(|| self.closed.last().map(|c| c.max_t))
-    }
-
     /// Drops chunks entirely before `mint`. Returns how many were dropped.
     pub(crate) fn truncate_before(&mut self, mint: i64) -> usize {
         let keep_from = self.closed.partition_point(|c| c.max_t < mint);

@@ -3,14 +3,14 @@
 use promlite_model::{Labels, MatchType, Matcher};
 use promlite_storage::{Queryable, ValueType};
 
-pub type SeriesData = Vec<(Labels, Vec<(i64, u64)>)>;
+pub(crate) type SeriesData = Vec<(Labels, Vec<(i64, u64)>)>;
 
-pub fn any_name() -> Matcher {
+pub(crate) fn any_name() -> Matcher {
     Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()
 }
 
 /// Every series matching `ms` (or all) with samples as (t, value bits).
-pub fn read_all(q: &dyn Queryable, mint: i64, maxt: i64, ms: &[Matcher]) -> SeriesData {
+pub(crate) fn read_all(q: &dyn Queryable, mint: i64, maxt: i64, ms: &[Matcher]) -> SeriesData {
     let q = q.querier(mint, maxt).unwrap();
     let all = [any_name()];
     let ms = if ms.is_empty() { &all[..] } else { ms };
@@ -29,7 +29,7 @@ pub fn read_all(q: &dyn Queryable, mint: i64, maxt: i64, ms: &[Matcher]) -> Seri
     .collect()
 }
 
-pub fn series(i: usize) -> Labels {
+pub(crate) fn series(i: usize) -> Labels {
     Labels::from_pairs(&[
         (
             "__name__",
@@ -45,7 +45,7 @@ pub fn series(i: usize) -> Labels {
 }
 
 /// The value series `i` has at `t` in the generated data.
-pub fn value(i: usize, t: i64) -> f64 {
+pub(crate) fn value(i: usize, t: i64) -> f64 {
     match i % 4 {
         0 => (t / 1000) as f64,
         1 => f64::NAN,
