@@ -167,7 +167,8 @@ impl Evaluator<'_> {
                         .as_ref()
                         .map(|m| (m.fill_values.lhs, m.fill_values.rhs))
                         .unwrap_or((None, None));
-                    self.vector_vector(op, l, r, &m, return_bool, fill).map(Val::Vector)
+                    self.vector_vector(op, l, r, &m, return_bool, fill)
+                        .map(Val::Vector)
                 }
             }
             _ => Err(Error::Unsupported("binary operation on these types".into())),
@@ -281,7 +282,11 @@ impl Evaluator<'_> {
         let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
         // `many` is the side whose series are kept; `one` must be unique.
         let (many, one) = if swap { (&r, &l) } else { (&l, &r) };
-        let (fill_many, fill_one) = if swap { (fill.1, fill.0) } else { (fill.0, fill.1) };
+        let (fill_many, fill_one) = if swap {
+            (fill.1, fill.0)
+        } else {
+            (fill.0, fill.1)
+        };
         let msig: Vec<u64> = many.iter().map(|s| m.signature(&s.labels)).collect();
         let osig: Vec<u64> = one.iter().map(|s| m.signature(&s.labels)).collect();
         let drop_name_op = !is_comparison(op);
@@ -331,7 +336,9 @@ impl Evaluator<'_> {
                 let labels = match oi {
                     Some(oi) => cache
                         .entry((mi, oi))
-                        .or_insert_with(|| result_metric(&many[mi].labels, Some(&one[oi].labels), op, m))
+                        .or_insert_with(|| {
+                            result_metric(&many[mi].labels, Some(&one[oi].labels), op, m)
+                        })
                         .clone(),
                     None => result_metric(&many[mi].labels, None, op, m),
                 };

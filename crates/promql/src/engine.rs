@@ -73,6 +73,29 @@ impl Engine {
         self.exec(q, &expr, t, t, 0, cancel)
     }
 
+    /// Evaluates an already parsed expression at time `t`.
+    pub fn instant_query_expr(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        t: i64,
+    ) -> Result<QueryResult> {
+        self.exec(q, expr, t, t, 0, None)
+    }
+
+    /// Evaluates an already parsed expression as a range query.
+    pub fn range_query_expr(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult> {
+        check_range_expr(expr, step)?;
+        self.exec(q, expr, start, end, step, None)
+    }
+
     /// Evaluates `query` at every `step` from `start` to `end` (milliseconds).
     pub fn range_query(
         &self,
@@ -96,20 +119,7 @@ impl Engine {
         cancel: Option<CancelFlag>,
     ) -> Result<QueryResult> {
         let expr = parse(query)?;
-        if step <= 0 {
-            return Err(Error::InvalidArgument(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
-            ));
-        }
-        match expr.value_type() {
-            parser::value::ValueType::Vector | parser::value::ValueType::Scalar => {}
-            other => {
-                return Err(Error::InvalidArgument(format!(
-                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                    type_name(other)
-                )))
-            }
-        }
+        check_range_expr(&expr, step)?;
         self.exec(q, &expr, start, end, step, cancel)
     }
 
@@ -216,6 +226,24 @@ impl Engine {
             infos: ev.annos.infos.into_iter().collect(),
         })
     }
+}
+
+fn check_range_expr(expr: &Expr, step: i64) -> Result<()> {
+    if step <= 0 {
+        return Err(Error::InvalidArgument(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+    }
+    match expr.value_type() {
+        parser::value::ValueType::Vector | parser::value::ValueType::Scalar => {}
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                type_name(other)
+            )))
+        }
+    }
+    Ok(())
 }
 
 fn type_name(t: parser::value::ValueType) -> &'static str {
@@ -463,7 +491,9 @@ impl Evaluator<'_> {
     pub(crate) fn eval_vector(&mut self, e: &Expr) -> Result<Vec<SeriesData>> {
         match self.eval(e)? {
             Val::Vector(v) => Ok(v),
-            _ => Err(Error::Unsupported("expected instant vector argument".into())),
+            _ => Err(Error::Unsupported(
+                "expected instant vector argument".into(),
+            )),
         }
     }
 }

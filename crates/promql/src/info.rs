@@ -27,8 +27,8 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
         Some(Expr::VectorSelector(vs)) => vs.clone(),
         _ => VectorSelector::default(),
     };
-    let has_name = sel.name.is_some()
-        || sel.matchers.matchers.iter().any(|m| m.name == METRIC_NAME);
+    let has_name =
+        sel.name.is_some() || sel.matchers.matchers.iter().any(|m| m.name == METRIC_NAME);
     if !has_name {
         sel.name = Some("target_info".to_string());
     }
@@ -47,7 +47,10 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
     let mut by_id: HashMap<Labels, Vec<usize>> = HashMap::new();
     for (i, s) in infos.iter().enumerate() {
         if IDENTIFYING.iter().all(|n| s.labels.has(n)) {
-            by_id.entry(s.labels.keep(&IDENTIFYING)).or_default().push(i);
+            by_id
+                .entry(s.labels.keep(&IDENTIFYING))
+                .or_default()
+                .push(i);
         }
     }
     let mut out: HashMap<Labels, usize> = HashMap::new();
@@ -76,7 +79,9 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
                         continue;
                     }
                     let il = &infos[ii].labels;
-                    let ok = data_matchers.iter().all(|(n, m)| m.is_match(il.get_or_empty(n)));
+                    let ok = data_matchers
+                        .iter()
+                        .all(|(n, m)| m.is_match(il.get_or_empty(n)));
                     if !ok {
                         continue;
                     }

@@ -44,4 +44,6 @@ mod value;
 
 pub use engine::{CancelFlag, Engine, EngineOpts};
 pub use error::{Error, Result};
+/// The parsed expression type accepted by [`Engine::instant_query_expr`].
+pub use promql_parser::parser::Expr;
 pub use value::{Point, QueryResult, Sample, Series, Value};

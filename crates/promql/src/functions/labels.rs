@@ -115,7 +115,10 @@ impl Evaluator<'_> {
         let v = self.eval_vector(args[0])?;
         let dst = string_arg(args[1])?;
         let sep = string_arg(args[2])?;
-        let srcs: Vec<String> = args[3..].iter().map(|a| string_arg(a)).collect::<Result<_>>()?;
+        let srcs: Vec<String> = args[3..]
+            .iter()
+            .map(|a| string_arg(a))
+            .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(v.len());
         for mut s in v {
             let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get_or_empty(n)).collect();
@@ -160,8 +163,10 @@ impl Evaluator<'_> {
                 });
             }
             _ => {
-                let names: Vec<String> =
-                    args[1..].iter().map(|a| string_arg(a)).collect::<Result<_>>()?;
+                let names: Vec<String> = args[1..]
+                    .iter()
+                    .map(|a| string_arg(a))
+                    .collect::<Result<_>>()?;
                 let desc = name == "sort_by_label_desc";
                 v.sort_by(|a, b| {
                     let mut c = Ordering::Equal;

@@ -26,12 +26,32 @@ fn unparen(e: &Expr) -> &Expr {
 /// Whether `name` takes a range vector, and at which argument.
 fn range_arg_index(name: &str) -> Option<usize> {
     Some(match name {
-        "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "predict_linear"
-        | "resets" | "changes" | "avg_over_time" | "sum_over_time" | "min_over_time"
-        | "max_over_time" | "count_over_time" | "last_over_time" | "first_over_time"
-        | "present_over_time" | "absent_over_time" | "stddev_over_time" | "stdvar_over_time"
-        | "mad_over_time" | "double_exponential_smoothing" | "holt_winters"
-        | "ts_of_max_over_time" | "ts_of_min_over_time" | "ts_of_last_over_time"
+        "rate"
+        | "increase"
+        | "delta"
+        | "irate"
+        | "idelta"
+        | "deriv"
+        | "predict_linear"
+        | "resets"
+        | "changes"
+        | "avg_over_time"
+        | "sum_over_time"
+        | "min_over_time"
+        | "max_over_time"
+        | "count_over_time"
+        | "last_over_time"
+        | "first_over_time"
+        | "present_over_time"
+        | "absent_over_time"
+        | "stddev_over_time"
+        | "stdvar_over_time"
+        | "mad_over_time"
+        | "double_exponential_smoothing"
+        | "holt_winters"
+        | "ts_of_max_over_time"
+        | "ts_of_min_over_time"
+        | "ts_of_last_over_time"
         | "ts_of_first_over_time" => 0,
         "quantile_over_time" => 1,
         _ => return None,
@@ -83,13 +103,16 @@ impl Evaluator<'_> {
         let steps = self.steps();
         match name {
             "time" => Ok(Val::Scalar(
-                (0..steps).map(|i| self.step_ts(i) as f64 / 1000.0).collect(),
+                (0..steps)
+                    .map(|i| self.step_ts(i) as f64 / 1000.0)
+                    .collect(),
             )),
             "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; steps])),
             "start" => Ok(Val::Scalar(vec![self.query_start as f64 / 1000.0; steps])),
             "end" => Ok(Val::Scalar(vec![self.query_end as f64 / 1000.0; steps])),
             "range" => Ok(Val::Scalar(vec![
-                (self.query_end - self.query_start) as f64 / 1000.0;
+                (self.query_end - self.query_start) as f64
+                    / 1000.0;
                 steps
             ])),
             "step" => Ok(Val::Scalar(vec![0.0; steps])),
@@ -141,7 +164,11 @@ impl Evaluator<'_> {
                         });
                     }
                 }
-                Ok(Val::Vector(if s.points.is_empty() { vec![] } else { vec![s] }))
+                Ok(Val::Vector(if s.points.is_empty() {
+                    vec![]
+                } else {
+                    vec![s]
+                }))
             }
             "timestamp" => {
                 let mut v = match unparen(args[0]) {
@@ -166,8 +193,12 @@ impl Evaluator<'_> {
             }
             "histogram_quantile" => self.histogram_quantile(&args),
             "histogram_fraction" => self.histogram_fraction(&args),
-            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-            | "histogram_stdvar" | "histogram_quantiles" => {
+            "histogram_count"
+            | "histogram_sum"
+            | "histogram_avg"
+            | "histogram_stddev"
+            | "histogram_stdvar"
+            | "histogram_quantiles" => {
                 // Native histograms only; float series produce nothing.
                 let _ = self.eval_vector(args[args.len().saturating_sub(1).min(1)])?;
                 Ok(Val::Vector(Vec::new()))
@@ -331,7 +362,11 @@ impl Evaluator<'_> {
                     });
                 }
             }
-            return Ok(Val::Vector(if s.points.is_empty() { vec![] } else { vec![s] }));
+            return Ok(Val::Vector(if s.points.is_empty() {
+                vec![]
+            } else {
+                vec![s]
+            }));
         }
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let counter = matches!(name, "rate" | "increase");
@@ -353,9 +388,7 @@ impl Evaluator<'_> {
                 let start = end - arg.range;
                 let v = match name {
                     "rate" => rate::extrapolated_rate(pts, start, end, arg.range, true, true),
-                    "increase" => {
-                        rate::extrapolated_rate(pts, start, end, arg.range, true, false)
-                    }
+                    "increase" => rate::extrapolated_rate(pts, start, end, arg.range, true, false),
                     "delta" => rate::extrapolated_rate(pts, start, end, arg.range, false, false),
                     "irate" => rate::instant_value(pts, true),
                     "idelta" => rate::instant_value(pts, false),
