@@ -140,7 +140,7 @@ impl Evaluator<'_> {
                         vals[g].push(f);
                     }
                     if matches!(op, T_STDDEV | T_STDVAR) {
-                        acc.v = 0.0;
+                        acc.v = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
                     }
                     continue;
                 }
@@ -291,10 +291,17 @@ impl Evaluator<'_> {
         for i in 0..self.steps() {
             let t = self.step_ts(i);
             cursor.at(&input, t, &mut present);
+            let p = param.get(i).copied().unwrap_or(f64::NAN);
+            if p.is_nan() {
+                return Err(if op == T_LIMIT_RATIO {
+                    Error::RatioNaN
+                } else {
+                    Error::ParameterNaN
+                });
+            }
             if present.is_empty() {
                 continue;
             }
-            let p = param.get(i).copied().unwrap_or(f64::NAN);
             if op == T_LIMIT_RATIO {
                 if p.is_nan() {
                     return Err(Error::RatioNaN);

@@ -282,11 +282,9 @@ impl Evaluator<'_> {
         let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
         // `many` is the side whose series are kept; `one` must be unique.
         let (many, one) = if swap { (&r, &l) } else { (&l, &r) };
-        let (fill_many, fill_one) = if swap {
-            (fill.1, fill.0)
-        } else {
-            (fill.0, fill.1)
-        };
+        // Prometheus swaps the sides for group_right but not the fill values.
+        let (fill_many, fill_one) = (fill.0, fill.1);
+        let cmp_filter = is_comparison(op) && !return_bool;
         let msig: Vec<u64> = many.iter().map(|s| m.signature(&s.labels)).collect();
         let osig: Vec<u64> = one.iter().map(|s| m.signature(&s.labels)).collect();
         let drop_name_op = !is_comparison(op);
@@ -326,13 +324,12 @@ impl Evaluator<'_> {
                         None => continue,
                     },
                 };
-                let (fl, fr) = if swap { (ov, mv) } else { (mv, ov) };
-                let (mut v, keep) = elem(op, fl, fr);
-                if return_bool {
-                    v = if keep { 1.0 } else { 0.0 };
-                } else if !keep {
+                if oi.is_none() && cmp_filter && swap {
+                    // The left side is missing: a filter has nothing to keep.
                     continue;
                 }
+                let (fl, fr) = if swap { (ov, mv) } else { (mv, ov) };
+                let (mut v, keep) = elem(op, fl, fr);
                 let labels = match oi {
                     Some(oi) => cache
                         .entry((mi, oi))
@@ -359,6 +356,11 @@ impl Evaluator<'_> {
                         entry.push(h);
                     }
                 }
+                if return_bool {
+                    v = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
                 let dn = return_bool || (!drop_name_op && many[mi].drop_name);
                 outs.push(labels, dn, Point { t, v })?;
             }
@@ -367,7 +369,7 @@ impl Evaluator<'_> {
                 let present: std::collections::HashSet<u64> =
                     mp.iter().map(|&(mi, _)| msig[mi]).collect();
                 for &(oi, ov) in &op_ {
-                    if present.contains(&osig[oi]) {
+                    if present.contains(&osig[oi]) || (cmp_filter && !swap) {
                         continue;
                     }
                     let (fl, fr) = if swap { (ov, f) } else { (f, ov) };
@@ -377,7 +379,11 @@ impl Evaluator<'_> {
                     } else if !keep {
                         continue;
                     }
-                    let labels = result_metric(&one[oi].labels, None, op, m);
+                    let labels = if cmp_filter {
+                        one[oi].labels.clone()
+                    } else {
+                        m.match_labels(&one[oi].labels)
+                    };
                     let dn = return_bool || (!drop_name_op && one[oi].drop_name);
                     outs.push(labels, dn, Point { t, v })?;
                 }
@@ -391,7 +397,7 @@ impl Evaluator<'_> {
 fn result_metric(many: &Labels, one: Option<&Labels>, op: TokenId, m: &Matching) -> Labels {
     let mut b = many.builder();
     if !is_comparison(op) {
-        b.del(METRIC_NAME);
+        b.del(METRIC_NAME).del("__type__").del("__unit__");
     }
     if matches!(m.card, VectorMatchCardinality::OneToOne) {
         if m.on {

@@ -140,6 +140,7 @@ impl Engine {
             interval: step.max(1),
             query_start: start,
             query_end: end,
+            query_step: step,
             annos: Annotations::default(),
             samples: 0,
             deadline: Instant::now().checked_add(self.opts.timeout),
@@ -197,12 +198,6 @@ impl Engine {
                         })
                         .collect();
                     m.sort_by(|a, b| a.labels.cmp(&b.labels));
-                    if is_sort_call(expr) {
-                        ev.annos.warn(
-                            "sort is ineffective for range queries since results are always ordered by labels"
-                                .into(),
-                        );
-                    }
                     Value::Matrix(m)
                 }
             }
@@ -265,10 +260,6 @@ fn unparen(e: &Expr) -> &Expr {
         Expr::Paren(p) => unparen(&p.expr),
         _ => e,
     }
-}
-
-fn is_sort_call(e: &Expr) -> bool {
-    matches!(unparen(e), Expr::Call(c) if c.func.name.starts_with("sort"))
 }
 
 /// Whether an instant query result keeps the evaluator's order (sort
@@ -360,6 +351,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) interval: i64,
     pub(crate) query_start: i64,
     pub(crate) query_end: i64,
+    /// The query's step (0 for instant queries).
+    pub(crate) query_step: i64,
     pub(crate) annos: Annotations,
     pub(crate) samples: usize,
     deadline: Option<Instant>,

@@ -148,9 +148,9 @@ fn pin_at(e: &mut Expr, t: i64) {
             }
         }
         Expr::Subquery(s) => {
+            // Selectors inside a subquery are left alone.
             if s.at.is_none() {
                 s.at = Some(AtModifier::At(systime(t)));
-                pin_at(&mut s.expr, t);
             }
         }
         Expr::Call(c) => c.args.args.iter_mut().for_each(|a| pin_at(a, t)),

@@ -285,3 +285,47 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 }
+
+impl Evaluator<'_> {
+    /// `histogram_quantiles(v, label, q...)`: one output series per
+    /// quantile, told apart by `label`.
+    pub(crate) fn histogram_quantiles(&mut self, args: &[&Expr]) -> Result<Val> {
+        let v = self.eval_vector(args[0])?;
+        let label = match args[1] {
+            Expr::StringLiteral(s) => s.val.clone(),
+            _ => return Err(crate::error::Error::InvalidArgument("expected string".into())),
+        };
+        let mut qs = Vec::new();
+        for a in &args[2..] {
+            let q = self.eval_scalar(a)?;
+            if let Some(&q0) = q.first() {
+                if q0.is_nan() || !(0.0..=1.0).contains(&q0) {
+                    self.annos.invalid_quantile(q0);
+                }
+            }
+            qs.push(q);
+        }
+        if v.iter().any(|s| s.labels.has(&label)) {
+            return Err(crate::error::Error::DuplicateLabelset);
+        }
+        let mut out = Vec::new();
+        for q in &qs {
+            let qv = q.first().copied().unwrap_or(f64::NAN);
+            let mut res = self.bucket_groups(&v, |ev, i, b, name| {
+                let (r, forced) = bucket_quantile(q[i], b);
+                if forced {
+                    ev.annos.forced_monotonicity(name);
+                }
+                Some(r)
+            });
+            let qs = format!("{qv:?}");
+            for s in &mut res {
+                let mut b = s.labels.builder();
+                b.set(&label, &qs);
+                s.labels = b.labels();
+            }
+            out.extend(res);
+        }
+        Ok(Val::Vector(out))
+    }
+}

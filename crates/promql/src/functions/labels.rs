@@ -87,7 +87,7 @@ impl Evaluator<'_> {
         let re_s = string_arg(args[4])?;
         let re = regex::Regex::new(&format!("^(?s:{re_s})$"))
             .map_err(|_| Error::InvalidRegex(re_s.clone()))?;
-        if dst.is_empty() {
+        if dst.is_empty() || dst.contains('\u{fffd}') {
             return Err(Error::InvalidArgument(format!(
                 "invalid destination label name in label_replace(): {dst}"
             )));
@@ -138,6 +138,12 @@ impl Evaluator<'_> {
     /// instant evaluations have an order to change.
     pub(crate) fn sort_call(&mut self, name: &str, args: &[&Expr]) -> Result<Val> {
         let mut v = self.eval_vector(args[0])?;
+        if self.query_step > 0 {
+            self.annos.warn(
+                "sort is ineffective for range queries since results are always ordered by labels"
+                    .into(),
+            );
+        }
         if self.steps() != 1 {
             return Ok(Val::Vector(v));
         }

@@ -115,7 +115,22 @@ impl Evaluator<'_> {
                     / 1000.0;
                 steps
             ])),
-            "step" => Ok(Val::Scalar(vec![0.0; steps])),
+            "step" => Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; steps])),
+            "min_of" | "max_of" => {
+                let mut acc = self.eval_scalar(args[0])?;
+                for a in &args[1..] {
+                    let b = self.eval_scalar(a)?;
+                    for (x, y) in acc.iter_mut().zip(b) {
+                        let pick_y = if name == "min_of" { y < *x } else { y > *x };
+                        if x.is_nan() || y.is_nan() {
+                            *x = f64::NAN;
+                        } else if pick_y {
+                            *x = y;
+                        }
+                    }
+                }
+                Ok(Val::Scalar(acc))
+            }
             "vector" => {
                 let v = self.eval_scalar(args[0])?;
                 let mut s = SeriesData::new(Labels::empty(), false);
@@ -193,12 +208,12 @@ impl Evaluator<'_> {
             }
             "histogram_quantile" => self.histogram_quantile(&args),
             "histogram_fraction" => self.histogram_fraction(&args),
+            "histogram_quantiles" => self.histogram_quantiles(&args),
             "histogram_count"
             | "histogram_sum"
             | "histogram_avg"
             | "histogram_stddev"
-            | "histogram_stdvar"
-            | "histogram_quantiles" => {
+            | "histogram_stdvar" => {
                 // Native histograms only; float series produce nothing.
                 let _ = self.eval_vector(args[args.len().saturating_sub(1).min(1)])?;
                 Ok(Val::Vector(Vec::new()))

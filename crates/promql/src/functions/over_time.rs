@@ -105,6 +105,9 @@ pub(crate) fn mad(pts: &[Point]) -> Option<f64> {
     if pts.is_empty() {
         return None;
     }
+    if pts.iter().any(|p| p.v.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut vals: Vec<f64> = pts.iter().map(|p| p.v).collect();
     let median = quantile(0.5, &mut vals);
     let mut dev: Vec<f64> = pts.iter().map(|p| (p.v - median).abs()).collect();
