@@ -369,7 +369,7 @@ impl Evaluator<'_> {
                 let present: std::collections::HashSet<u64> =
                     mp.iter().map(|&(mi, _)| msig[mi]).collect();
                 for &(oi, ov) in &op_ {
-                    if present.contains(&osig[oi]) || (cmp_filter && !swap) {
+                    if present.contains(&osig[oi]) {
                         continue;
                     }
                     let (fl, fr) = if swap { (ov, f) } else { (f, ov) };
@@ -379,11 +379,7 @@ impl Evaluator<'_> {
                     } else if !keep {
                         continue;
                     }
-                    let labels = if cmp_filter {
-                        one[oi].labels.clone()
-                    } else {
-                        m.match_labels(&one[oi].labels)
-                    };
+                    let labels = m.match_labels(&one[oi].labels);
                     let dn = return_bool || (!drop_name_op && one[oi].drop_name);
                     outs.push(labels, dn, Point { t, v })?;
                 }

@@ -151,7 +151,13 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>)
             // The first bucket is assumed to start at zero for positive bounds.
             lb = 0.0;
         }
-        let interp = |v: f64| rank + (b.count - rank) * (v - lb) / (ub - lb);
+        let interp = |v: f64| {
+            if lb == f64::NEG_INFINITY {
+                // No interpolation in a bucket of infinite width.
+                return b.count;
+            }
+            rank + (b.count - rank) * (v - lb) / (ub - lb)
+        };
         if !lower_set && lb >= lower {
             lower_rank = rank;
             lower_set = true;
