@@ -81,7 +81,10 @@ impl Labels {
     /// than once the last pair wins. Empty values are dropped, as in
     /// Prometheus a label with an empty value is the same as no label.
     pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Self {
-        let mut v: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
+        let mut v: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
+            .collect();
         Self::from_unsorted(&mut v)
     }
 
@@ -441,8 +444,13 @@ mod tests {
     fn builder_sets_and_deletes() {
         let l = Labels::from_pairs(&[("__name__", "up"), ("job", "x")]);
         let mut b = l.builder();
-        b.set("instance", "h:1").set("job", "").set("__name__", "down");
-        assert_eq!(b.labels().to_string(), r#"{__name__="down", instance="h:1"}"#);
+        b.set("instance", "h:1")
+            .set("job", "")
+            .set("__name__", "down");
+        assert_eq!(
+            b.labels().to_string(),
+            r#"{__name__="down", instance="h:1"}"#
+        );
     }
 
     #[test]

@@ -169,7 +169,13 @@ impl PartialEq for Matcher {
 
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:?}", self.name, self.match_type.as_str(), self.value)
+        write!(
+            f,
+            "{}{}{:?}",
+            self.name,
+            self.match_type.as_str(),
+            self.value
+        )
     }
 }
 

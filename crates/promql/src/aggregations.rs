@@ -140,7 +140,11 @@ impl Evaluator<'_> {
                         vals[g].push(f);
                     }
                     if matches!(op, T_STDDEV | T_STDVAR) {
-                        acc.v = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+                        acc.v = if f.is_nan() || f.is_infinite() {
+                            f64::NAN
+                        } else {
+                            0.0
+                        };
                     }
                     continue;
                 }

@@ -72,7 +72,10 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
         newest.clear();
         for &(i, ts) in &present {
             let l = &infos[i].labels;
-            let key = (l.get_or_empty(METRIC_NAME).to_string(), l.keep(&IDENTIFYING));
+            let key = (
+                l.get_or_empty(METRIC_NAME).to_string(),
+                l.keep(&IDENTIFYING),
+            );
             match newest.get(&key) {
                 Some(&(_, old)) if old >= ts => {}
                 _ => {
@@ -97,7 +100,10 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
             if let Some(list) = by_id.get(&id) {
                 for &ii in list {
                     let il = &infos[ii].labels;
-                    if !data_matchers.iter().all(|m| m.is_match(il.get_or_empty(&m.name))) {
+                    if !data_matchers
+                        .iter()
+                        .all(|m| m.is_match(il.get_or_empty(&m.name)))
+                    {
                         continue;
                     }
                     matched_any = true;
@@ -105,7 +111,9 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
                         if l.name == METRIC_NAME || IDENTIFYING.contains(&l.name) {
                             continue;
                         }
-                        if !data_matchers.is_empty() && !data_matchers.iter().any(|m| m.name == l.name) {
+                        if !data_matchers.is_empty()
+                            && !data_matchers.iter().any(|m| m.name == l.name)
+                        {
                             continue;
                         }
                         if s.labels.has(l.name) {

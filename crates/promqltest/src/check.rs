@@ -31,7 +31,9 @@ pub fn almost_equal(a: f64, b: f64) -> bool {
 fn matches(m: &Matcher, s: &str) -> bool {
     match m {
         Matcher::Msg(t) => t == s,
-        Matcher::Regex(r) => regex::Regex::new(r).map(|re| re.is_match(s)).unwrap_or(false),
+        Matcher::Regex(r) => regex::Regex::new(r)
+            .map(|re| re.is_match(s))
+            .unwrap_or(false),
     }
 }
 
@@ -72,7 +74,10 @@ fn check_annos(
         }
     }
     for g in got {
-        if !lines.iter().any(|l| l.as_ref().is_none_or(|l| matches(l, g))) {
+        if !lines
+            .iter()
+            .any(|l| l.as_ref().is_none_or(|l| matches(l, g)))
+        {
             return Err(format!("unexpected {kind} {g:?}"));
         }
     }
@@ -127,7 +132,10 @@ pub fn check_instant(ev: &Eval, val: &Value) -> Result<(), String> {
             return Err(format!("unexpected series {} {}", s.labels, fmt_v(s.v)));
         };
         if e.ordered && *i != pos {
-            return Err(format!("series {} at position {pos}, expected {i}", s.labels));
+            return Err(format!(
+                "series {} at position {pos}, expected {i}",
+                s.labels
+            ));
         }
         match line.values.first() {
             Some(SeqValue::Float(x)) => {
@@ -210,7 +218,11 @@ pub fn check_matrix(
         }
     }
     if m.len() != expected.len() {
-        return Err(format!("expected {} series, got {}", expected.len(), m.len()));
+        return Err(format!(
+            "expected {} series, got {}",
+            expected.len(),
+            m.len()
+        ));
     }
     Ok(())
 }

@@ -53,7 +53,13 @@ fn main() {
                 } else if e.native_histogram {
                     "native-histogram".to_string()
                 } else {
-                    let first: String = fail.lines().next().unwrap_or("").chars().take(120).collect();
+                    let first: String = fail
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(120)
+                        .collect();
                     format!("engine-gap: {}", first.replace(" | ", " / "))
                 };
                 let line = format!("{} | {} | {}", e.key, reason, e.expr);

@@ -305,9 +305,11 @@ impl Runner {
                     };
                     for et in times {
                         let res = self.engine.instant_query_expr(q, &pinned, et);
-                        let r = expect_outcome(ev, res).map_err(|e| format!("@-pinned at {et}: {e}"))?;
+                        let r = expect_outcome(ev, res)
+                            .map_err(|e| format!("@-pinned at {et}: {e}"))?;
                         if let Some(r) = r {
-                            check_instant(ev, &r.value).map_err(|e| format!("@-pinned at {et}: {e}"))?;
+                            check_instant(ev, &r.value)
+                                .map_err(|e| format!("@-pinned at {et}: {e}"))?;
                         }
                     }
                 }
@@ -315,7 +317,9 @@ impl Runner {
                 let text = &ev.expr;
                 if ev.expect.fail
                     || ev.expect.string.is_some()
-                    || ["start()", "end()", "range()", "step()"].iter().any(|f| text.contains(f))
+                    || ["start()", "end()", "range()", "step()"]
+                        .iter()
+                        .any(|f| text.contains(f))
                 {
                     return Ok(());
                 }
@@ -347,11 +351,14 @@ impl Runner {
                 let vec: Vec<promlite_promql::Sample> = m
                     .iter()
                     .filter_map(|s| {
-                        s.points.iter().find(|p| p.t == t).map(|p| promlite_promql::Sample {
-                            labels: s.labels.clone(),
-                            t,
-                            v: p.v,
-                        })
+                        s.points
+                            .iter()
+                            .find(|p| p.t == t)
+                            .map(|p| promlite_promql::Sample {
+                                labels: s.labels.clone(),
+                                t,
+                                v: p.v,
+                            })
                     })
                     .collect();
                 check_instant(ev, &Value::Vector(vec)).map_err(|e| format!("range-mode: {e}"))
@@ -409,7 +416,8 @@ fn is_nh(ev: &Eval, names: &[String]) -> bool {
     let b = ev.expr.as_bytes();
     b.iter().enumerate().any(|(i, &c)| {
         c == b'{'
-            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'{'))
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'{'))
     })
 }
 

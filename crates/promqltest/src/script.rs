@@ -280,8 +280,7 @@ pub fn parse_series_desc(s: &str) -> Result<(Labels, &str)> {
                 n
             } else {
                 let st = i;
-                while i < b.len()
-                    && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
                 {
                     i += 1;
                 }
@@ -421,7 +420,11 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>> {
             i += 1;
             continue;
         }
-        let first = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let first = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let hdr_line = i + 1;
         let mut body = Vec::new();
         let mut j = i + 1;
@@ -439,7 +442,10 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>> {
             let step = parse_duration(parts.get(1).copied().unwrap_or("")).map_err(ctx)?;
             let mut series = Vec::new();
             for b in &body {
-                if b.split_whitespace().next().is_some_and(|t| t.ends_with("@st")) {
+                if b.split_whitespace()
+                    .next()
+                    .is_some_and(|t| t.ends_with("@st"))
+                {
                     continue;
                 }
                 series.push(parse_series_line(b).map_err(ctx)?);
@@ -450,9 +456,13 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>> {
                 series,
             });
         } else if first.starts_with("eval") {
-            cmds.push(Command::Eval(Box::new(parse_eval(l, &body, hdr_line).map_err(ctx)?)));
+            cmds.push(Command::Eval(Box::new(
+                parse_eval(l, &body, hdr_line).map_err(ctx)?,
+            )));
         } else {
-            return Err(Error::Syntax(format!("line {hdr_line}: unknown command {l:?}")));
+            return Err(Error::Syntax(format!(
+                "line {hdr_line}: unknown command {l:?}"
+            )));
         }
         i = j;
     }
@@ -460,8 +470,10 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>> {
 }
 
 fn parse_eval(header: &str, body: &[&str], line: usize) -> Result<Eval> {
-    let inst = regex::Regex::new(r"^(?i)eval(?:_(fail|warn|info|ordered))?\s+instant\s+at\s+(\S+)\s+(.+)$")
-        .map_err(|e| Error::Syntax(e.to_string()))?;
+    let inst = regex::Regex::new(
+        r"^(?i)eval(?:_(fail|warn|info|ordered))?\s+instant\s+at\s+(\S+)\s+(.+)$",
+    )
+    .map_err(|e| Error::Syntax(e.to_string()))?;
     let rng = regex::Regex::new(
         r"^(?i)eval(?:_(fail|warn|info|ordered))?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$",
     )

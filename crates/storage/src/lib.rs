@@ -37,7 +37,7 @@ mod vec;
 
 pub use error::{Error, Result};
 pub use interface::{
-    Appendable, Appender, Queryable, Querier, SampleIterator, SelectHints, Series, SeriesRef,
+    Appendable, Appender, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesRef,
     SeriesSet, ValueType,
 };
 pub use merge::{ChainSampleIterator, MergeQuerier};

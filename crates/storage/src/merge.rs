@@ -256,7 +256,9 @@ mod tests {
     }
 
     fn collect(q: &dyn Querier) -> Vec<(Labels, Vec<(i64, f64)>)> {
-        let set = q.select(true, None, &[Matcher::equal("__name__", "m")]).unwrap();
+        let set = q
+            .select(true, None, &[Matcher::equal("__name__", "m")])
+            .unwrap();
         set.map(|s| {
             let s = s.unwrap();
             let mut it = s.iterator();

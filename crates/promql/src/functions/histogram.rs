@@ -299,7 +299,11 @@ impl Evaluator<'_> {
         let v = self.eval_vector(args[0])?;
         let label = match args[1] {
             Expr::StringLiteral(s) => s.val.clone(),
-            _ => return Err(crate::error::Error::InvalidArgument("expected string".into())),
+            _ => {
+                return Err(crate::error::Error::InvalidArgument(
+                    "expected string".into(),
+                ))
+            }
         };
         let mut qs = Vec::new();
         for a in &args[2..] {

@@ -209,10 +209,7 @@ impl Evaluator<'_> {
             "histogram_quantile" => self.histogram_quantile(&args),
             "histogram_fraction" => self.histogram_fraction(&args),
             "histogram_quantiles" => self.histogram_quantiles(&args),
-            "histogram_count"
-            | "histogram_sum"
-            | "histogram_avg"
-            | "histogram_stddev"
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Native histograms only; float series produce nothing.
                 let _ = self.eval_vector(args[args.len().saturating_sub(1).min(1)])?;
