@@ -119,6 +119,7 @@ impl Evaluator<'_> {
         };
         let mut cursor = StepCursor::new(input.len());
         let mut present = Vec::new();
+        #[allow(clippy::needless_range_loop)] // `i` indexes steps, not only `param`.
         for i in 0..steps {
             let t = self.step_ts(i);
             cursor.at(&input, t, &mut present);
@@ -166,16 +167,8 @@ impl Evaluator<'_> {
                         let q = (acc.count - 1.0) / acc.count;
                         (acc.mean, acc.c) = kahan_inc(f / acc.count, q * acc.mean, q * acc.c);
                     }
-                    T_MAX => {
-                        if acc.v < f || acc.v.is_nan() {
-                            acc.v = f;
-                        }
-                    }
-                    T_MIN => {
-                        if acc.v > f || acc.v.is_nan() {
-                            acc.v = f;
-                        }
-                    }
+                    T_MAX if acc.v < f || acc.v.is_nan() => acc.v = f,
+                    T_MIN if acc.v > f || acc.v.is_nan() => acc.v = f,
                     T_STDDEV | T_STDVAR => {
                         let delta = f - acc.mean;
                         acc.mean += delta / acc.count;

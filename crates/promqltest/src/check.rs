@@ -11,7 +11,7 @@ const EPSILON: f64 = 1e-6;
 const MIN_NORMAL: f64 = 2.2250738585072014e-308;
 
 /// Prometheus' `almost.Equal` with the stale-marker rule.
-pub fn almost_equal(a: f64, b: f64) -> bool {
+pub(crate) fn almost_equal(a: f64, b: f64) -> bool {
     if is_stale_nan(a) || is_stale_nan(b) {
         return is_stale_nan(a) && is_stale_nan(b);
     }
@@ -38,7 +38,7 @@ fn matches(m: &Matcher, s: &str) -> bool {
 }
 
 /// Checks the error of a failing query against the expectation.
-pub fn check_error(e: &Expect, err: &str) -> Result<(), String> {
+pub(crate) fn check_error(e: &Expect, err: &str) -> Result<(), String> {
     if let Some(m) = &e.fail_msg {
         if m != err.trim() {
             return Err(format!("expected error {m:?}, got {err:?}"));
@@ -85,7 +85,7 @@ fn check_annos(
 }
 
 /// Checks annotations.
-pub fn check_annotations(e: &Expect, r: &QueryResult) -> Result<(), String> {
+pub(crate) fn check_annotations(e: &Expect, r: &QueryResult) -> Result<(), String> {
     check_annos("warn", &e.warn, e.no_warn, e.any_warn, &r.warnings)?;
     check_annos("info", &e.info, e.no_info, e.any_info, &r.infos)
 }
@@ -95,7 +95,7 @@ fn fmt_v(v: f64) -> String {
 }
 
 /// Checks an instant vector / scalar / string result.
-pub fn check_instant(ev: &Eval, val: &Value) -> Result<(), String> {
+pub(crate) fn check_instant(ev: &Eval, val: &Value) -> Result<(), String> {
     let e = &ev.expect;
     if let Some(s) = &e.string {
         return match val {
@@ -167,7 +167,7 @@ pub fn check_instant(ev: &Eval, val: &Value) -> Result<(), String> {
 }
 
 /// Checks a matrix against expected series sampled at `start + k*step`.
-pub fn check_matrix(
+pub(crate) fn check_matrix(
     expected: &[SeriesLine],
     start: i64,
     _end: i64,

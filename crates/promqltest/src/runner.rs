@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use promlite_model::Labels;
 use promlite_promql::{Engine, EngineOpts, Expr, QueryResult, Value};
 use promql_parser::parser::AtModifier;
 
@@ -137,21 +136,15 @@ fn uses_at_unsafe(e: &Expr) -> bool {
 
 fn pin_at(e: &mut Expr, t: i64) {
     match e {
-        Expr::VectorSelector(vs) => {
-            if vs.at.is_none() {
-                vs.at = Some(AtModifier::At(systime(t)));
-            }
+        Expr::VectorSelector(vs) if vs.at.is_none() => {
+            vs.at = Some(AtModifier::At(systime(t)));
         }
-        Expr::MatrixSelector(ms) => {
-            if ms.vs.at.is_none() {
-                ms.vs.at = Some(AtModifier::At(systime(t)));
-            }
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => {
+            ms.vs.at = Some(AtModifier::At(systime(t)));
         }
-        Expr::Subquery(s) => {
-            // Selectors inside a subquery are left alone.
-            if s.at.is_none() {
-                s.at = Some(AtModifier::At(systime(t)));
-            }
+        // Selectors inside a subquery are left alone.
+        Expr::Subquery(s) if s.at.is_none() => {
+            s.at = Some(AtModifier::At(systime(t)));
         }
         Expr::Call(c) => c.args.args.iter_mut().for_each(|a| pin_at(a, t)),
         Expr::Aggregate(a) => {
@@ -419,9 +412,4 @@ fn is_nh(ev: &Eval, names: &[String]) -> bool {
             && (i == 0
                 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'{'))
     })
-}
-
-/// Renders labels for messages.
-pub fn labels_str(l: &Labels) -> String {
-    l.to_string()
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// One value position of a series line.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SeqValue {
+pub(crate) enum SeqValue {
     /// No sample at this step.
     Omitted,
     /// A float (possibly the stale marker).
@@ -17,47 +17,47 @@ pub enum SeqValue {
 
 /// A series line: labels and expanded values.
 #[derive(Debug, Clone)]
-pub struct SeriesLine {
+pub(crate) struct SeriesLine {
     /// The labels.
-    pub labels: Labels,
+    pub(crate) labels: Labels,
     /// One entry per step.
-    pub values: Vec<SeqValue>,
+    pub(crate) values: Vec<SeqValue>,
 }
 
 /// What an eval expects besides series.
 #[derive(Debug, Clone, Default)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// The query must fail.
-    pub fail: bool,
+    pub(crate) fail: bool,
     /// Exact error message.
-    pub fail_msg: Option<String>,
+    pub(crate) fail_msg: Option<String>,
     /// Error regex.
-    pub fail_regex: Option<String>,
+    pub(crate) fail_regex: Option<String>,
     /// `expect warn` lines (None = bare).
-    pub warn: Vec<Option<Matcher>>,
+    pub(crate) warn: Vec<Option<Matcher>>,
     /// `expect info` lines.
-    pub info: Vec<Option<Matcher>>,
+    pub(crate) info: Vec<Option<Matcher>>,
     /// `expect no_warn`.
-    pub no_warn: bool,
+    pub(crate) no_warn: bool,
     /// `expect no_info`.
-    pub no_info: bool,
+    pub(crate) no_info: bool,
     /// Legacy eval_warn / eval_info.
-    pub any_warn: bool,
+    pub(crate) any_warn: bool,
     /// Legacy eval_info.
-    pub any_info: bool,
+    pub(crate) any_info: bool,
     /// `expect ordered`.
-    pub ordered: bool,
+    pub(crate) ordered: bool,
     /// `expect range vector from s to e step d`.
-    pub range_vector: Option<(i64, i64, i64)>,
+    pub(crate) range_vector: Option<(i64, i64, i64)>,
     /// `expect string "..."`.
-    pub string: Option<String>,
+    pub(crate) string: Option<String>,
     /// A bare-number line.
-    pub scalar: Option<f64>,
+    pub(crate) scalar: Option<f64>,
 }
 
 /// How an annotation or error message is matched.
 #[derive(Debug, Clone)]
-pub enum Matcher {
+pub(crate) enum Matcher {
     /// Exact text.
     Msg(String),
     /// Unanchored regex.
@@ -66,7 +66,7 @@ pub enum Matcher {
 
 /// The kind of eval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvalKind {
+pub(crate) enum EvalKind {
     /// `eval instant at t`.
     Instant {
         /// Time in ms.
@@ -85,22 +85,22 @@ pub enum EvalKind {
 
 /// One eval statement.
 #[derive(Debug, Clone)]
-pub struct Eval {
+pub(crate) struct Eval {
     /// Line of the header (1-based).
-    pub line: usize,
+    pub(crate) line: usize,
     /// The expression text.
-    pub expr: String,
+    pub(crate) expr: String,
     /// Instant or range.
-    pub kind: EvalKind,
+    pub(crate) kind: EvalKind,
     /// Expectations.
-    pub expect: Expect,
+    pub(crate) expect: Expect,
     /// Expected series.
-    pub series: Vec<SeriesLine>,
+    pub(crate) series: Vec<SeriesLine>,
 }
 
 /// A script command.
 #[derive(Debug, Clone)]
-pub enum Command {
+pub(crate) enum Command {
     /// Drop all data.
     Clear,
     /// Load series at `step` intervals.
@@ -117,7 +117,7 @@ pub enum Command {
 }
 
 /// Parses a Prometheus duration (`1h30m`, `0`, `20s500ms`).
-pub fn parse_duration(s: &str) -> Result<i64> {
+pub(crate) fn parse_duration(s: &str) -> Result<i64> {
     if s == "0" {
         return Ok(0);
     }
@@ -158,7 +158,7 @@ pub fn parse_duration(s: &str) -> Result<i64> {
 }
 
 /// Parses a float as Go's `strconv.ParseFloat` (incl. Inf/NaN spellings).
-pub fn parse_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_float(s: &str) -> Option<f64> {
     let l = s.to_ascii_lowercase();
     match l.as_str() {
         "inf" | "+inf" => return Some(f64::INFINITY),
@@ -251,7 +251,7 @@ fn read_quoted(s: &str, i: usize) -> Result<(String, usize)> {
 }
 
 /// Parses `name{a="b"}` / `{...}` at the start of `s`; returns labels and rest.
-pub fn parse_series_desc(s: &str) -> Result<(Labels, &str)> {
+pub(crate) fn parse_series_desc(s: &str) -> Result<(Labels, &str)> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -364,7 +364,7 @@ fn expand_item(tok: &str, out: &mut Vec<SeqValue>) -> Result<()> {
 }
 
 /// Parses a series line (`labels values...`).
-pub fn parse_series_line(line: &str) -> Result<SeriesLine> {
+pub(crate) fn parse_series_line(line: &str) -> Result<SeriesLine> {
     let (labels, rest) = parse_series_desc(line)?;
     let mut values = Vec::new();
     // Histogram literals contain spaces; join tokens between {{ and }}.
@@ -400,7 +400,7 @@ fn parse_matcher(rest: &str) -> Option<Matcher> {
 }
 
 /// Parses a whole script.
-pub fn parse_script(text: &str) -> Result<Vec<Command>> {
+pub(crate) fn parse_script(text: &str) -> Result<Vec<Command>> {
     let lines: Vec<String> = text
         .lines()
         .map(|l| {

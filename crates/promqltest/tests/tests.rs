@@ -47,7 +47,7 @@ fn run_dir(dir: &Path) {
             }
         }
         let (p, fl, s) = report.counts();
-        println!("{}: {p} passed, {fl} failed, {s} skipped", report.name);
+        eprintln!("{}: {p} passed, {fl} failed, {s} skipped", report.name);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -389,6 +389,7 @@ impl Evaluator<'_> {
             let mut res = SeriesData::new(s.labels.clone(), s.drop_name || !keep_name);
             let mut w = Window::new();
             let mut saw_floats = false;
+            #[allow(clippy::needless_range_loop)] // `i` indexes steps, not only `params`.
             for i in 0..steps {
                 let t = self.step_ts(i);
                 let end = arg.window_end(t);
