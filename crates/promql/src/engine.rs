@@ -430,11 +430,6 @@ impl Evaluator<'_> {
         Ok(())
     }
 
-    /// Releases `n` samples.
-    pub(crate) fn release_samples(&mut self, n: usize) {
-        self.samples = self.samples.saturating_sub(n);
-    }
-
     /// Evaluates `e` over every step of the current evaluation.
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Val> {
         self.check()?;
@@ -515,5 +510,127 @@ impl StepCursor {
                 out.push((i, s.points[*p].v));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_storage::{Querier, VecQuerier, VecSeries};
+
+    struct Store(Vec<VecSeries>);
+
+    impl Queryable for Store {
+        fn querier(&self, _: i64, _: i64) -> promlite_storage::Result<Box<dyn Querier>> {
+            Ok(Box::new(VecQuerier::new(self.0.clone())))
+        }
+    }
+
+    fn store() -> Store {
+        let l = |job: &str| Labels::from_pairs(&[("__name__", "req_total"), ("job", job)]);
+        Store(vec![
+            VecSeries::new(
+                l("a"),
+                (0..=10).map(|i| (i * 60_000, i as f64 * 60.0)).collect(),
+            ),
+            VecSeries::new(
+                l("b"),
+                (0..=10).map(|i| (i * 60_000, i as f64 * 120.0)).collect(),
+            ),
+        ])
+    }
+
+    fn vector(r: QueryResult) -> Vec<(String, f64)> {
+        match r.value {
+            Value::Vector(v) => v.into_iter().map(|s| (s.labels.to_string(), s.v)).collect(),
+            other => panic!("not a vector: {other}"),
+        }
+    }
+
+    #[test]
+    fn rate_over_regular_counter_is_exact() {
+        let e = Engine::default();
+        let r = e
+            .instant_query(&store(), "rate(req_total[5m])", 600_000)
+            .unwrap();
+        assert_eq!(
+            vector(r),
+            vec![
+                (r#"{job="a"}"#.to_string(), 1.0),
+                (r#"{job="b"}"#.to_string(), 2.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn range_query_walks_every_step() {
+        let e = Engine::default();
+        let r = e
+            .range_query(&store(), "sum(req_total)", 0, 600_000, 120_000)
+            .unwrap();
+        let Value::Matrix(m) = r.value else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), 1);
+        let vals: Vec<f64> = m[0].points.iter().map(|p| p.v).collect();
+        assert_eq!(vals, vec![0.0, 360.0, 720.0, 1080.0, 1440.0, 1800.0]);
+    }
+
+    #[test]
+    fn lookback_ends_five_minutes_after_last_sample() {
+        let e = Engine::default();
+        let q = "req_total{job=\"a\"}";
+        assert_eq!(
+            vector(e.instant_query(&store(), q, 600_000 + 299_999).unwrap()).len(),
+            1
+        );
+        assert!(vector(e.instant_query(&store(), q, 600_000 + 300_000).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn cancelled_query_stops() {
+        let e = Engine::default();
+        let flag: CancelFlag = Arc::new(AtomicBool::new(true));
+        let err = e
+            .instant_query_with_cancel(&store(), "req_total", 0, Some(flag))
+            .unwrap_err();
+        assert!(matches!(err, Error::Canceled));
+    }
+
+    #[test]
+    fn too_many_samples_is_an_error() {
+        let e = Engine::new(EngineOpts {
+            max_samples: 5,
+            ..EngineOpts::default()
+        });
+        let err = e
+            .instant_query(&store(), "count_over_time(req_total[10m])", 600_000)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+    }
+
+    #[test]
+    fn duplicate_labelsets_after_name_removal_fail() {
+        let e = Engine::default();
+        let err = e
+            .instant_query(
+                &store(),
+                "label_replace(req_total, \"job\", \"x\", \"\", \"\")",
+                0,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::DuplicateLabelset));
+    }
+
+    #[test]
+    fn parse_errors_are_reported() {
+        let e = Engine::default();
+        assert!(matches!(
+            e.instant_query(&store(), "sum(", 0),
+            Err(Error::Parse(_))
+        ));
     }
 }

@@ -41,3 +41,19 @@ pub(crate) fn format_go_g(v: f64) -> String {
 pub(crate) fn format_prom_value(v: f64) -> String {
     format_go_g(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_go_percent_g() {
+        assert_eq!(format_go_g(1.1), "1.1");
+        assert_eq!(format_go_g(-1.0), "-1");
+        assert_eq!(format_go_g(f64::NAN), "NaN");
+        assert_eq!(format_go_g(1e21), "1e+21");
+        assert_eq!(format_go_g(1e-5), "1e-05");
+        assert_eq!(format_go_g(0.0001), "0.0001");
+        assert_eq!(format_go_g(f64::INFINITY), "+Inf");
+    }
+}

@@ -145,7 +145,6 @@ impl Evaluator<'_> {
                 if let Some(e) = it.err() {
                     return Err(Error::InvalidArgument(e.to_string()));
                 }
-                self.add_samples(pts.len())?;
                 out.push((s.labels().clone(), pts));
             }
         }
@@ -185,9 +184,7 @@ impl Evaluator<'_> {
         let data = self.select(vs, first - lookback + 1, last)?;
         let steps = self.steps();
         let mut out = Vec::with_capacity(data.len());
-        let mut loaded = 0;
         for (labels, pts) in data {
-            loaded += pts.len();
             let mut s = SeriesData::new(labels, false);
             let mut j = 0usize;
             for i in 0..steps {
@@ -210,10 +207,9 @@ impl Evaluator<'_> {
                 out.push(s);
             }
         }
-        self.release_samples(loaded);
+        // The selected points stay in memory until the query ends.
         let n: usize = out.iter().map(|s| s.points.len()).sum();
         self.add_samples(n)?;
-        self.release_samples(n);
         Ok(out)
     }
 
@@ -228,6 +224,21 @@ impl Evaluator<'_> {
             None => (self.start - offset, self.end - offset),
         };
         let data = self.select(vs, first - range + 1, last)?;
+        // One window per series is in use at a time; count the largest.
+        let mut peak = 0;
+        for (_, pts) in &data {
+            let mut w = Window::new();
+            let mut most = 0;
+            for i in 0..self.steps() {
+                let end = at.unwrap_or(self.step_ts(i)) - offset;
+                most = most.max(w.slice(pts, end, range).len());
+                if at.is_some() {
+                    break;
+                }
+            }
+            peak += most;
+        }
+        self.add_samples(peak)?;
         let series = data
             .into_iter()
             .map(|(labels, mut pts)| {

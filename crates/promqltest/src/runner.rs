@@ -247,7 +247,17 @@ impl Runner {
                     let skipped = self.skips.get(&key).map(|s| s.reason.clone());
                     let parse_error = promql_parser::parser::parse(&ev.expr).is_err();
                     let native_histogram = is_nh(&ev, &st.histogram_names);
-                    let failure = self.run_eval(&st, &ev).err();
+                    let failure = self.run_eval(&st, &ev).err().map(|mut f| {
+                        if f.len() > 600 {
+                            let mut cut = 600;
+                            while !f.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            f.truncate(cut);
+                            f.push_str("...");
+                        }
+                        f
+                    });
                     report.evals.push(EvalOutcome {
                         key,
                         expr: ev.expr.clone(),

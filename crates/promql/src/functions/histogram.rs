@@ -339,3 +339,33 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(v: &[(f64, f64)]) -> Vec<Bucket> {
+        v.iter()
+            .map(|&(upper, count)| Bucket { upper, count })
+            .collect()
+    }
+
+    #[test]
+    fn quantile_interpolates_within_bucket() {
+        let mut x = b(&[(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)]);
+        assert_eq!(bucket_quantile(0.75, &mut x), (1.5, false));
+    }
+
+    #[test]
+    fn non_monotonic_buckets_are_fixed_and_reported() {
+        let mut x = b(&[(1.0, 10.0), (2.0, 8.0), (f64::INFINITY, 20.0)]);
+        let (_, forced) = bucket_quantile(0.5, &mut x);
+        assert!(forced);
+    }
+
+    #[test]
+    fn missing_inf_bucket_gives_nan() {
+        let mut x = b(&[(1.0, 10.0), (2.0, 20.0)]);
+        assert!(bucket_quantile(0.5, &mut x).0.is_nan());
+    }
+}

@@ -162,3 +162,45 @@ pub(crate) fn changes(pts: &[Point]) -> Option<f64> {
             .count() as f64,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(i64, f64)]) -> Vec<Point> {
+        v.iter().map(|&(t, v)| Point { t, v }).collect()
+    }
+
+    #[test]
+    fn extrapolation_stops_at_zero_for_counters() {
+        // Samples 30s..90s in a (0, 120s] window: a counter starting at 10
+        // would reach zero 30s before the first sample, no further.
+        let p = pts(&[(30_000, 10.0), (60_000, 20.0), (90_000, 30.0)]);
+        let inc = extrapolated_rate(&p, 0, 120_000, 120_000, true, false).unwrap();
+        assert!((inc - 40.0).abs() < 1e-9, "{inc}");
+        let delta = extrapolated_rate(&p, 0, 120_000, 120_000, false, false).unwrap();
+        assert!((delta - 40.0).abs() < 1e-9, "{delta}");
+    }
+
+    #[test]
+    fn counter_resets_are_added_back() {
+        let p = pts(&[(0, 5.0), (60_000, 10.0), (120_000, 2.0)]);
+        assert_eq!(resets(&p), Some(1.0));
+        let inc = extrapolated_rate(&p, -1, 120_000, 120_001, true, false).unwrap();
+        assert!(inc > 7.0);
+    }
+
+    #[test]
+    fn irate_uses_last_two_samples() {
+        let p = pts(&[(0, 1.0), (10_000, 5.0), (20_000, 8.0)]);
+        assert_eq!(instant_value(&p, true), Some(0.3));
+        assert_eq!(instant_value(&p, false), Some(3.0));
+    }
+
+    #[test]
+    fn deriv_of_a_line_is_its_slope() {
+        let p = pts(&[(0, 1.0), (1_000, 3.0), (2_000, 5.0)]);
+        assert_eq!(deriv(&p), Some(2.0));
+        assert_eq!(predict_linear(&p, 2_000, 10.0), Some(25.0));
+    }
+}
