@@ -121,6 +121,9 @@ impl Evaluator<'_> {
         let mut present = Vec::new();
         #[allow(clippy::needless_range_loop)] // `i` indexes steps, not only `param`.
         for i in 0..steps {
+            if i % 256 == 255 {
+                self.check()?;
+            }
             let t = self.step_ts(i);
             cursor.at(&input, t, &mut present);
             if present.is_empty() {

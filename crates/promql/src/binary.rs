@@ -296,6 +296,9 @@ impl Evaluator<'_> {
         let mut one_by_sig: HashMap<u64, (usize, f64)> = HashMap::new();
         let mut matched: HashMap<u64, Vec<u64>> = HashMap::new();
         for i in 0..self.steps() {
+            if i % 256 == 255 {
+                self.check()?;
+            }
             let t = self.step_ts(i);
             mc.at(many, t, &mut mp);
             oc.at(one, t, &mut op_);

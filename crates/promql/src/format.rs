@@ -36,10 +36,16 @@ pub(crate) fn format_go_g(v: f64) -> String {
     }
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, used by `count_values`
-/// and `label_*` value rendering.
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, used by `count_values`:
+/// the shortest decimal that round-trips, never in exponent form.
 pub(crate) fn format_prom_value(v: f64) -> String {
-    format_go_g(v)
+    if v.is_nan() {
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    format!("{v}")
 }
 
 #[cfg(test)]
@@ -55,5 +61,7 @@ mod tests {
         assert_eq!(format_go_g(1e-5), "1e-05");
         assert_eq!(format_go_g(0.0001), "0.0001");
         assert_eq!(format_go_g(f64::INFINITY), "+Inf");
+        assert_eq!(format_prom_value(1e21), "1000000000000000000000");
+        assert_eq!(format_prom_value(0.5), "0.5");
     }
 }
