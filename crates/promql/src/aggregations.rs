@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use promlite_model::{Labels, METRIC_NAME};
 use promql_parser::parser::token::*;
-use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+use promql_parser::parser::{AggregateExpr, LabelModifier};
 
 use crate::engine::{Evaluator, StepCursor, Val};
 use crate::error::{Error, Result};
@@ -381,6 +381,3 @@ fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
         _ => a.partial_cmp(&b).unwrap_or(Equal),
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: &Expr) {}

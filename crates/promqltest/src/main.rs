@@ -2,6 +2,13 @@
 //! a total line `N passed, M failed, K skipped`.
 //!
 //! Usage: `promqltest [--skip FILE]... [--verbose] [--write-lists DIR] FILE...`
+//!
+//! * `--skip FILE` reads a skip list (`file:line | reason | expression`);
+//!   give it `testdata/promql/skip.txt` and `testdata/promql/known_failures.txt`.
+//! * `--verbose` prints every failure and every skipped eval that passes.
+//! * `--write-lists DIR` writes proposals for both lists from this run's
+//!   failures (parser rejections, native-histogram evals, the rest as
+//!   `engine-gap`); review the reasons before committing them.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -90,14 +97,17 @@ fn main() {
     if let Some(dir) = write_lists {
         let header_skip = "# Evals skipped by the conformance runner: file:line | reason | expression.\n# Reasons: native-histogram (storage has no native histograms) or parser (promql-parser rejects the syntax).\n";
         let header_known = "# Evals that fail because of engine gaps; the runner counts them as skipped\n# but they are real failures to fix: file:line | engine-gap: ... | expression.\n";
-        let _ = std::fs::write(
-            format!("{dir}/skip.txt"),
-            format!("{header_skip}{}\n", skip_lines.join("\n")),
-        );
-        let _ = std::fs::write(
-            format!("{dir}/known_failures.txt"),
-            format!("{header_known}{}\n", known_lines.join("\n")),
-        );
+        let files = [
+            ("skip.txt", header_skip, &skip_lines),
+            ("known_failures.txt", header_known, &known_lines),
+        ];
+        for (name, header, lines) in files {
+            let path = format!("{dir}/{name}");
+            if let Err(e) = std::fs::write(&path, format!("{header}{}\n", lines.join("\n"))) {
+                let _ = writeln!(std::io::stderr(), "write {path}: {e}");
+                std::process::exit(2);
+            }
+        }
     }
     let _ = writeln!(out, "{tp} passed, {tf} failed, {ts} skipped");
     if tf > 0 {

@@ -212,7 +212,8 @@ impl Evaluator<'_> {
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Native histograms only; float series produce nothing.
-                let _ = self.eval_vector(args[args.len().saturating_sub(1).min(1)])?;
+                // Evaluate the argument anyway so errors and limits apply.
+                self.eval_vector(args[0])?;
                 Ok(Val::Vector(Vec::new()))
             }
             "info" => self.info_call(&args),
