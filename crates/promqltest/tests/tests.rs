@@ -1,0 +1,68 @@
+//! Conformance: runs the runner over Prometheus' scripts in
+//! `../shared/promqltest/` and over our own `testdata/promql/*.test`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use promlite_promqltest::{parse_skip_list, MemStorage, Runner, SkipList};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn skips() -> SkipList {
+    let dir = workspace_root().join("testdata/promql");
+    let mut s = SkipList::new();
+    for f in ["skip.txt", "known_failures.txt"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        s.extend(parse_skip_list(&text));
+    }
+    s
+}
+
+fn test_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "test"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn run_dir(dir: &Path) {
+    let runner = Runner::new(Box::new(|| Arc::new(MemStorage::new())), skips());
+    let mut problems = Vec::new();
+    for f in test_files(dir) {
+        let report = runner.run_file(&f).unwrap();
+        for e in &report.evals {
+            match (&e.skipped, &e.failure) {
+                (None, Some(fail)) => problems.push(format!("FAIL {} {}: {fail}", e.key, e.expr)),
+                (Some(_), None) => {
+                    problems.push(format!("SKIPPED BUT PASSES {} {}", e.key, e.expr))
+                }
+                _ => {}
+            }
+        }
+        let (p, fl, s) = report.counts();
+        eprintln!("{}: {p} passed, {fl} failed, {s} skipped", report.name);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn prometheus_conformance_scripts() {
+    let dir = workspace_root().join("../shared/promqltest");
+    if !dir.is_dir() {
+        println!("skipping: {} is missing", dir.display());
+        return;
+    }
+    run_dir(&dir);
+}
+
+#[test]
+fn own_scripts() {
+    run_dir(&workspace_root().join("testdata/promql"));
+}
