@@ -37,6 +37,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// A block boundary well after the epoch.
+const T0: i64 = 1_000 * 7_200_000;
+
 fn heap() -> isize {
     ALLOCATED.load(Ordering::Relaxed)
 }
@@ -92,9 +95,11 @@ fn main() {
         println!("head heap: {per:.0} bytes/series ({n} series, 10 labels, {per_series} samples in the open chunk)");
     }
 
-    // Bytes per sample in a persisted block: 2h of exporter-like data.
+    // Bytes per sample in a persisted block: 2h of exporter-like data,
+    // starting on a block boundary (plus one interval, so that jitter never
+    // moves a sample into the previous block).
     let series = 10_000usize;
-    let per_series = 480usize; // 2h at 15s
+    let per_series = 479usize; // just under 2h at 15s
     let dir = tempfile::tempdir().unwrap();
     let opts = DbOptions::default();
     let db = Db::open(dir.path(), opts).unwrap();
@@ -102,7 +107,7 @@ fn main() {
     let mut buf = Vec::new();
     let data: Vec<Vec<(i64, f64)>> = (0..series)
         .map(|i| {
-            samples(&mut rng, kind_for(i), 0, 15_000, per_series, &mut buf);
+            samples(&mut rng, kind_for(i), T0 + 15_000, 15_000, per_series, &mut buf);
             buf.clone()
         })
         .collect();
@@ -121,13 +126,16 @@ fn main() {
     // Push the head past 1.5 block ranges so the first 2h become a block.
     let mut app = db.appender();
     for (i, r) in refs.iter().enumerate() {
-        app.append(*r, &series_labels(i, kind_for(i)), 3 * 3_600_000 + 1, 0.0)
+        app.append(*r, &series_labels(i, kind_for(i)), T0 + 4 * 3_600_000, 0.0)
             .unwrap();
     }
     app.commit().unwrap();
     db.compact().unwrap();
     let blocks = db.blocks();
-    let b = blocks.first().expect("a block");
+    let b = blocks
+        .iter()
+        .max_by_key(|b| b.meta().stats.num_samples)
+        .expect("a block");
     let samples_n = b.meta().stats.num_samples as f64;
     let chunks = dir_size(&b.dir().join("chunks")) as f64;
     let total = dir_size(b.dir()) as f64;

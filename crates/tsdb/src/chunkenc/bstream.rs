@@ -66,6 +66,12 @@ impl BitWriter {
             }
             v &= (1u64 << nbits) - 1;
         }
+        // Grow in small steps rather than doubling: a head chunk lives for
+        // hours, and doubling would leave up to half of it unused.
+        if self.bytes.capacity() - self.bytes.len() < 9 {
+            let extra = (self.bytes.len() / 4).max(16);
+            self.bytes.reserve_exact(extra);
+        }
         // Whole bytes.
         while nbits >= 8 {
             nbits -= 8;
