@@ -107,7 +107,14 @@ fn main() {
     let mut buf = Vec::new();
     let data: Vec<Vec<(i64, f64)>> = (0..series)
         .map(|i| {
-            samples(&mut rng, kind_for(i), T0 + 15_000, 15_000, per_series, &mut buf);
+            samples(
+                &mut rng,
+                kind_for(i),
+                T0 + 15_000,
+                15_000,
+                per_series,
+                &mut buf,
+            );
             buf.clone()
         })
         .collect();

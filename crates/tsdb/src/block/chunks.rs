@@ -235,14 +235,6 @@ impl ChunkSegments {
         self.segments.iter().map(|(b, _)| b.len() as u64).sum()
     }
 
-    /// The path of the segment holding `chunk_ref`, for error messages.
-    pub(crate) fn path_of(&self, chunk_ref: u64) -> Option<&Path> {
-        let seq = (chunk_ref >> 32) as usize;
-        self.segments
-            .get(seq.wrapping_sub(1))
-            .map(|(_, p)| p.as_path())
-    }
-
     /// The encoding and data of the chunk at `chunk_ref`, borrowed from the map.
     pub(crate) fn chunk(&self, chunk_ref: u64) -> Result<(Encoding, &[u8])> {
         let seq = (chunk_ref >> 32) as usize;

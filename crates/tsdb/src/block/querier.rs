@@ -9,7 +9,7 @@ use promlite_storage::{
 };
 
 use super::reader::Block;
-use crate::chunkenc::{self, XorIterator};
+use crate::chunkenc::RangeChunkIterator;
 use crate::index::reader::IndexSeries;
 use crate::index::{postings_for_matchers, IndexChunk, IndexReader};
 
@@ -92,11 +92,14 @@ fn has_samples_in(block: &Block, chunks: &[IndexChunk], mint: i64, maxt: i64) ->
     if !chunks.iter().any(|c| overlaps(c, mint, maxt)) {
         return Ok(false);
     }
-    let mut it = BlockSeriesIterator::new(block, chunks, mint, maxt);
+    let mut it = series_iterator(block, chunks, mint, maxt);
     if it.seek(mint) == ValueType::Float {
         return Ok(true);
     }
-    it.err.take().map_or(Ok(false), Err)
+    match it.take_err() {
+        Some(e) => Err(e),
+        None => Ok(false),
+    }
 }
 
 impl Querier for BlockQuerier {
@@ -191,7 +194,7 @@ impl Series for BlockSeries<'_> {
     }
 
     fn iterator(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(BlockSeriesIterator::new(
+        Box::new(series_iterator(
             self.block,
             &self.chunks,
             self.mint,
@@ -200,182 +203,23 @@ impl Series for BlockSeries<'_> {
     }
 }
 
-/// Chains the chunks of a series, yielding only samples in `[mint, maxt]`.
-///
-/// Chunks are sorted by time and do not overlap, so `seek` skips whole
-/// chunks by their `max_time` without decoding them.
-pub(crate) struct BlockSeriesIterator<'a> {
+/// An iterator over `chunks` of `block` restricted to `[mint, maxt]`,
+/// decoding straight from the memory map. Chunk references were verified
+/// when the block was opened; should one still fail to resolve, the
+/// iterator yields nothing and reports the error.
+pub(crate) fn series_iterator<'a>(
     block: &'a Block,
     chunks: &'a [IndexChunk],
-    /// The chunk `cur` decodes (or the next one to open).
-    idx: usize,
-    cur: Option<XorIterator<'a>>,
     mint: i64,
     maxt: i64,
-    /// Whether the iterator is positioned at a sample.
-    positioned: bool,
-    done: bool,
-    err: Option<promlite_storage::Error>,
-}
-
-impl<'a> BlockSeriesIterator<'a> {
-    pub(crate) fn new(block: &'a Block, chunks: &'a [IndexChunk], mint: i64, maxt: i64) -> Self {
-        BlockSeriesIterator {
-            block,
-            chunks,
-            idx: 0,
-            cur: None,
-            mint,
-            maxt,
-            positioned: false,
-            done: false,
-            err: None,
+) -> RangeChunkIterator<'a> {
+    let mut views = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        match block.chunk(c) {
+            Ok((enc, data)) => views.push((c.min_time, c.max_time, enc, data)),
+            Err(e) => return RangeChunkIterator::failed(e.into()),
         }
     }
-
-    fn finish(&mut self) -> ValueType {
-        self.done = true;
-        self.positioned = false;
-        self.cur = None;
-        ValueType::None
-    }
-
-    /// Opens chunk `idx` if no chunk is open; `false` when none is left or
-    /// the chunk cannot be read.
-    fn ensure_open(&mut self) -> bool {
-        if self.cur.is_some() {
-            return true;
-        }
-        let Some(c) = self.chunks.get(self.idx) else {
-            return false;
-        };
-        match self.block.chunk(c) {
-            Ok((enc, data)) => {
-                self.cur = Some(chunkenc::iterator(enc, data));
-                true
-            }
-            Err(e) => {
-                self.err = Some(e.into());
-                false
-            }
-        }
-    }
-
-    /// Moves past the current chunk after it ran out, recording corruption.
-    fn close_chunk(&mut self) -> bool {
-        if let Some(it) = &self.cur {
-            if it.is_corrupt() {
-                let c = self.chunks.get(self.idx).map_or(0, |c| c.chunk_ref);
-                let path = self
-                    .block
-                    .chunks
-                    .path_of(c)
-                    .map(|p| p.to_path_buf())
-                    .unwrap_or_default();
-                self.err = Some(promlite_storage::Error::Corruption {
-                    path,
-                    detail: format!("at offset {}: undecodable chunk", c & 0xffff_ffff),
-                });
-                return false;
-            }
-        }
-        self.cur = None;
-        self.idx += 1;
-        true
-    }
-
-    /// Checks a sample found in the current chunk against `maxt`.
-    fn found(&mut self) -> ValueType {
-        let t = self.cur.as_ref().map_or(i64::MAX, |it| it.at_t());
-        if t > self.maxt {
-            return self.finish();
-        }
-        self.positioned = true;
-        ValueType::Float
-    }
-
-    /// Seeks within the chunks from the current one on to the first sample
-    /// at or after `t` (`t >= mint`).
-    fn seek_from_here(&mut self, t: i64) -> ValueType {
-        loop {
-            if !self.ensure_open() {
-                return self.finish();
-            }
-            let hit = self
-                .cur
-                .as_mut()
-                .is_some_and(|it| it.seek(t) == ValueType::Float);
-            if hit {
-                return self.found();
-            }
-            if !self.close_chunk() {
-                return self.finish();
-            }
-        }
-    }
-}
-
-impl SampleIterator for BlockSeriesIterator<'_> {
-    fn next(&mut self) -> ValueType {
-        if self.done {
-            return ValueType::None;
-        }
-        loop {
-            if !self.ensure_open() {
-                return self.finish();
-            }
-            let Some(it) = self.cur.as_mut() else {
-                return self.finish();
-            };
-            if it.next() == ValueType::Float {
-                if it.at_t() >= self.mint {
-                    return self.found();
-                }
-                // Before the range: jump to its start.
-                let mint = self.mint;
-                return self.seek_from_here(mint);
-            }
-            if !self.close_chunk() {
-                return self.finish();
-            }
-        }
-    }
-
-    fn seek(&mut self, t: i64) -> ValueType {
-        if self.done {
-            return ValueType::None;
-        }
-        if self.positioned {
-            if let Some(it) = &self.cur {
-                if it.at_t() >= t {
-                    return ValueType::Float;
-                }
-            }
-        }
-        let t = t.max(self.mint);
-        // Skip chunks that end before `t`, including the current one.
-        if self.chunks.get(self.idx).is_some_and(|c| c.max_time < t) {
-            self.cur = None;
-            self.positioned = false;
-            while self.chunks.get(self.idx).is_some_and(|c| c.max_time < t) {
-                self.idx += 1;
-            }
-        }
-        self.seek_from_here(t)
-    }
-
-    fn at(&self) -> (i64, f64) {
-        match &self.cur {
-            Some(it) if self.positioned => it.at(),
-            _ => (i64::MIN, 0.0),
-        }
-    }
-
-    fn at_t(&self) -> i64 {
-        self.at().0
-    }
-
-    fn err(&self) -> Option<&promlite_storage::Error> {
-        self.err.as_ref()
-    }
+    RangeChunkIterator::new(views.into_iter(), mint, maxt)
+        .with_source(block.dir().join(super::CHUNKS_DIRNAME))
 }

@@ -19,6 +19,8 @@ pub struct RangeChunkIterator<'a> {
     maxt: i64,
     done: bool,
     corrupt: Option<promlite_storage::Error>,
+    /// Where the chunks come from, for error messages.
+    source: Option<std::path::PathBuf>,
 }
 
 impl<'a> RangeChunkIterator<'a> {
@@ -33,7 +35,33 @@ impl<'a> RangeChunkIterator<'a> {
             maxt,
             done: false,
             corrupt: None,
+            source: None,
         }
+    }
+
+    /// An iterator that yields nothing and reports `err`.
+    pub fn failed(err: promlite_storage::Error) -> Self {
+        RangeChunkIterator {
+            chunks: Vec::new(),
+            idx: 0,
+            cur: None,
+            mint: 0,
+            maxt: -1,
+            done: true,
+            corrupt: Some(err),
+            source: None,
+        }
+    }
+
+    /// Names the file or directory the chunks come from in error messages.
+    pub fn with_source(mut self, path: std::path::PathBuf) -> Self {
+        self.source = Some(path);
+        self
+    }
+
+    /// Takes the error that ended iteration, if any.
+    pub fn take_err(&mut self) -> Option<promlite_storage::Error> {
+        self.corrupt.take()
     }
 
     fn finish(&mut self) -> ValueType {
@@ -68,7 +96,10 @@ impl<'a> RangeChunkIterator<'a> {
             if it.is_corrupt() {
                 let (min_t, max_t, ..) = self.chunks[self.idx];
                 self.corrupt = Some(promlite_storage::Error::Corruption {
-                    path: std::path::PathBuf::from("<chunk>"),
+                    path: self
+                        .source
+                        .clone()
+                        .unwrap_or_else(|| std::path::PathBuf::from("<head chunk>")),
                     detail: format!("chunk [{min_t}, {max_t}] could not be decoded"),
                 });
                 return self.finish();
