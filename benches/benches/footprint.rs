@@ -154,28 +154,27 @@ fn main() {
         total / samples_n
     );
     for kind in [Kind::Counter, Kind::Bucket, Kind::Gauge, Kind::Constant] {
-        let mut c = promlite_tsdb::chunkenc::XorChunk::new();
-        let mut bytes = 0usize;
-        let mut count = 0usize;
-        for (i, s) in data
+        let (mut xor, mut packed, mut count) = (0usize, 0usize, 0usize);
+        for (_, s) in data
             .iter()
             .enumerate()
             .filter(|(i, _)| kind_for(*i) == kind)
         {
-            let _ = i;
             for chunk in s.chunks(120) {
-                c = promlite_tsdb::chunkenc::XorChunk::new();
+                let mut c = promlite_tsdb::chunkenc::XorChunk::new();
                 for &(t, v) in chunk {
                     c.append(t, v);
                 }
-                bytes += c.bytes().len();
+                let p = promlite_tsdb::chunkenc::encode_packed(chunk).len();
+                xor += c.bytes().len();
+                packed += p.min(c.bytes().len());
                 count += chunk.len();
             }
         }
-        drop(c);
         println!(
-            "  {kind:?}: {:.3} bytes/sample in chunks",
-            bytes as f64 / count as f64
+            "  {kind:?}: XOR {:.3} bytes/sample, block encoding {:.3} bytes/sample",
+            xor as f64 / count as f64,
+            packed as f64 / count as f64
         );
     }
 }

@@ -22,7 +22,7 @@ use crate::block::{
     Block, BlockCompaction, BlockDesc, BlockMeta, BlockWriter, BlockWriterOptions, ChunkMeta,
     NewBlockMeta,
 };
-use crate::chunkenc::Encoding;
+use crate::chunkenc::{recode_for_block, Encoding};
 use crate::db::Db;
 use crate::head::HeadChunks;
 use crate::wal;
@@ -46,13 +46,16 @@ fn write_head_block(dir: &Path, mint: i64, maxt: i64, series: &[HeadChunks]) -> 
         &BlockWriterOptions::default(),
     )?;
     let mut metas: Vec<ChunkMeta<'_>> = Vec::new();
+    let mut scratch = Vec::new();
     for s in series {
         metas.clear();
-        metas.extend(
-            s.chunks
-                .iter()
-                .map(|c| ChunkMeta::borrowed(c.min_t, c.max_t, Encoding::Xor, &c.data)),
-        );
+        metas.extend(s.chunks.iter().map(|c| {
+            // Blocks get the denser packed encoding where it is smaller.
+            match recode_for_block(Encoding::Xor, &c.data, &mut scratch) {
+                Some(p) => ChunkMeta::owned(c.min_t, c.max_t, Encoding::Packed, p),
+                None => ChunkMeta::borrowed(c.min_t, c.max_t, Encoding::Xor, &c.data),
+            }
+        }));
         w.add_series(s.labels.clone(), &metas)?;
     }
     let meta = w.finish()?;

@@ -30,8 +30,7 @@ impl BitWriter {
         &mut self.bytes
     }
 
-    #[cfg(test)]
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_vec(self) -> Vec<u8> {
         self.bytes
     }
 
@@ -215,7 +214,7 @@ mod tests {
             w.write_bits(v, n);
         }
         w.write_bit(true);
-        let bytes = w.into_bytes();
+        let bytes = w.into_vec();
         let mut r = BitReader::new(&bytes);
         for &(v, n) in &items {
             let mask = if n == 64 { u64::MAX } else { (1 << n) - 1 };
@@ -233,7 +232,7 @@ mod tests {
             write_varint(&mut w, v);
         }
         write_uvarint(&mut w, u64::MAX);
-        let bytes = w.into_bytes();
+        let bytes = w.into_vec();
         let mut r = BitReader::new(&bytes);
         assert!(r.read_bit());
         for v in [0i64, 1, -1, 63, -64, 1 << 40, i64::MIN, i64::MAX] {

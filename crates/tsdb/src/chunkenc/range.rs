@@ -2,7 +2,7 @@
 
 use promlite_storage::{SampleIterator, ValueType};
 
-use super::{iterator, Encoding, XorIterator};
+use super::{iterator, ChunkIterator, Encoding};
 
 /// A chunk as the range iterator sees it: `(min_t, max_t, encoding, bytes)`.
 pub type ChunkView<'a> = (i64, i64, Encoding, &'a [u8]);
@@ -14,7 +14,7 @@ pub struct RangeChunkIterator<'a> {
     chunks: Vec<ChunkView<'a>>,
     /// Index of the chunk `cur` decodes.
     idx: usize,
-    cur: Option<XorIterator<'a>>,
+    cur: Option<ChunkIterator<'a>>,
     mint: i64,
     maxt: i64,
     done: bool,
