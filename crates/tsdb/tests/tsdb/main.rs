@@ -4,3 +4,4 @@
 mod common;
 mod db;
 mod durability;
+mod golden;
