@@ -7,7 +7,7 @@ use promlite_model::Labels;
 use promlite_storage::{Appender, Error, Result, SeriesRef};
 
 use super::series::{AppendOutcome, MemSeries};
-use super::Head;
+use super::{Head, HeadInner};
 
 struct PendingSample {
     series: Arc<MemSeries>,
@@ -34,25 +34,31 @@ impl HeadAppender {
         }
     }
 
-    fn series_for(&mut self, r: Option<SeriesRef>, l: &Labels) -> Result<Arc<MemSeries>> {
+    fn series_for(
+        inner: &HeadInner,
+        created: &mut Vec<(u64, Labels)>,
+        r: Option<SeriesRef>,
+        l: &Labels,
+    ) -> Result<Arc<MemSeries>> {
         if let Some(r) = r {
-            if let Some(s) = self.head.inner.series.get_by_ref(r.0) {
+            if let Some(s) = inner.series.get_by_ref(r.0) {
                 return Ok(s);
             }
         }
         if l.is_empty() {
             return Err(Error::EmptyLabels);
         }
-        let (s, created) = self.head.inner.get_or_create(l);
-        if created {
-            self.created.push((s.series_ref, s.labels.clone()));
+        let (s, is_new) = inner.get_or_create(l);
+        if is_new {
+            created.push((s.series_ref, s.labels.clone()));
         }
         Ok(s)
     }
 
     fn release_pending(&mut self) {
         for p in self.samples.drain(..) {
-            p.series.pending.fetch_sub(1, Ordering::AcqRel);
+            let mut d = p.series.data.lock();
+            d.pending = d.pending.saturating_sub(1);
         }
     }
 
@@ -88,7 +94,7 @@ impl HeadAppender {
 
 impl Appender for HeadAppender {
     fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
-        let inner = self.head.inner.clone();
+        let inner = &*self.head.inner;
         if t < inner.min_valid_time() {
             inner
                 .metrics
@@ -96,30 +102,42 @@ impl Appender for HeadAppender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let s = self.series_for(r, l)?;
-        let sref = SeriesRef(s.series_ref);
-        let outcome = s.data.lock().appendable(t, v);
-        match outcome {
-            AppendOutcome::Appended => {}
-            AppendOutcome::Duplicate => return Ok(sref),
-            AppendOutcome::OutOfOrder => {
-                inner
-                    .metrics
-                    .out_of_order_samples
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(Error::OutOfOrderSample);
+        let mut r = r;
+        // A series garbage-collected between lookup and lock is looked up
+        // again by its labels (and recreated); twice is plenty.
+        for _ in 0..3 {
+            let s = Self::series_for(inner, &mut self.created, r, l)?;
+            let sref = SeriesRef(s.series_ref);
+            let mut d = s.data.lock();
+            if d.removed {
+                drop(d);
+                r = None;
+                continue;
             }
-            AppendOutcome::DuplicateTimestamp => {
-                inner
-                    .metrics
-                    .duplicate_samples
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(Error::DuplicateSampleForTimestamp);
+            match d.appendable(t, v) {
+                AppendOutcome::Appended => {}
+                AppendOutcome::Duplicate => return Ok(sref),
+                AppendOutcome::OutOfOrder => {
+                    inner
+                        .metrics
+                        .out_of_order_samples
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::OutOfOrderSample);
+                }
+                AppendOutcome::DuplicateTimestamp => {
+                    inner
+                        .metrics
+                        .duplicate_samples
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::DuplicateSampleForTimestamp);
+                }
             }
+            d.pending += 1;
+            drop(d);
+            self.samples.push(PendingSample { series: s, t, v });
+            return Ok(sref);
         }
-        s.pending.fetch_add(1, Ordering::AcqRel);
-        self.samples.push(PendingSample { series: s, t, v });
-        Ok(sref)
+        Err(Error::UnknownSeriesRef(r.map_or(0, |r| r.0)))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -131,8 +149,12 @@ impl Appender for HeadAppender {
         let range = inner.opts.block_range;
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let (mut appended, mut ooo, mut dup) = (0u64, 0u64, 0u64);
-        for p in &self.samples {
-            let outcome = p.series.data.lock().append(p.t, p.v, range);
+        for p in self.samples.drain(..) {
+            let outcome = {
+                let mut d = p.series.data.lock();
+                d.pending = d.pending.saturating_sub(1);
+                d.append(p.t, p.v, range)
+            };
             match outcome {
                 AppendOutcome::Appended => {
                     appended += 1;

@@ -198,10 +198,17 @@ impl Head {
         empty.sort_unstable();
         if !empty.is_empty() {
             let removed = inner.series.remove_where(|s| {
-                // Re-check under the series lock: an appender may have added data.
-                !s.is_pending()
-                    && s.data.lock().min_time().is_none()
-                    && empty.binary_search(&s.series_ref).is_ok()
+                if empty.binary_search(&s.series_ref).is_err() {
+                    return false;
+                }
+                // Re-check under the series lock: an appender may have added
+                // data or holds uncommitted samples. A removed series is
+                // marked so that an appender that found it just before
+                // looks it up again.
+                let mut d = s.data.lock();
+                let gone = d.pending == 0 && d.min_time().is_none();
+                d.removed = gone;
+                gone
             });
             for s in &removed {
                 inner.postings.delete(s.series_ref, &s.labels);

@@ -1,7 +1,6 @@
 //! In-memory series and the striped maps that find them by reference or labels.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -45,6 +44,11 @@ pub(crate) enum AppendOutcome {
 pub(crate) struct SeriesData {
     pub(crate) closed: Vec<ClosedChunk>,
     pub(crate) open: Option<OpenChunk>,
+    /// Samples appended but not yet committed or rolled back; a series with
+    /// pending samples is never garbage-collected.
+    pub(crate) pending: u32,
+    /// Set when garbage collection removed the series from the head.
+    pub(crate) removed: bool,
 }
 
 fn block_boundary_after(t: i64, range: i64) -> i64 {
@@ -153,9 +157,6 @@ pub(crate) struct MemSeries {
     pub(crate) series_ref: u64,
     pub(crate) labels: Labels,
     pub(crate) data: Mutex<SeriesData>,
-    /// Appenders holding uncommitted samples for this series; a series with
-    /// pending samples is never garbage-collected.
-    pub(crate) pending: AtomicU32,
 }
 
 impl MemSeries {
@@ -164,12 +165,7 @@ impl MemSeries {
             series_ref,
             labels,
             data: Mutex::new(SeriesData::default()),
-            pending: AtomicU32::new(0),
         }
-    }
-
-    pub(crate) fn is_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire) > 0
     }
 }
 
@@ -183,14 +179,44 @@ pub(crate) struct StripeSeries {
     by_hash: Box<[HashStripe]>,
 }
 
-type RefStripe = RwLock<HashMap<u64, Arc<MemSeries>>>;
-type HashStripe = RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>;
+type RefStripe = RwLock<HashMap<u64, Arc<MemSeries>, BuildU64Hasher>>;
+type HashStripe = RwLock<HashMap<u64, Vec<Arc<MemSeries>>, BuildU64Hasher>>;
+
+/// A hasher for `u64` keys: one multiplication (Fibonacci hashing). Series
+/// references are sequential and label hashes already random, so SipHash's
+/// DoS resistance buys nothing here and costs most of a lookup.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Builds [`U64Hasher`]s.
+pub(crate) type BuildU64Hasher = std::hash::BuildHasherDefault<U64Hasher>;
 
 impl StripeSeries {
     pub(crate) fn new() -> Self {
         StripeSeries {
-            by_ref: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_ref: (0..STRIPES)
+                .map(|_| RwLock::new(HashMap::default()))
+                .collect(),
+            by_hash: (0..STRIPES)
+                .map(|_| RwLock::new(HashMap::default()))
+                .collect(),
         }
     }
 
