@@ -27,6 +27,7 @@
 use promlite_storage::{SampleIterator, ValueType};
 
 use super::bstream::{write_uvarint, write_varint, BitReader, BitWriter};
+use super::xor::XorValue;
 
 const MODE_XOR: u8 = 0;
 const MODE_INT_DELTA: u8 = 1;
@@ -100,44 +101,6 @@ fn is_exact_int(v: f64) -> bool {
     v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 && !(v == 0.0 && v.is_sign_negative())
 }
 
-/// XOR value state shared by encoder and decoder.
-#[derive(Debug, Clone, Copy, Default)]
-struct XorState {
-    v: u64,
-    leading: u8,
-    trailing: u8,
-}
-
-fn write_xor(w: &mut BitWriter, st: &mut XorState, vb: u64, first: bool) {
-    if first {
-        w.write_bits(vb, 64);
-        st.v = vb;
-        st.leading = 0xff;
-        return;
-    }
-    let delta = vb ^ st.v;
-    st.v = vb;
-    if delta == 0 {
-        w.write_bit(false);
-        return;
-    }
-    let lead = (delta.leading_zeros() as u8).min(31);
-    let trail = delta.trailing_zeros() as u8;
-    if st.leading != 0xff && lead >= st.leading && trail >= st.trailing {
-        w.write_bits(0b10, 2);
-        w.write_bits(delta >> st.trailing, 64 - st.leading - st.trailing);
-        return;
-    }
-    st.leading = lead;
-    st.trailing = trail;
-    let sig = 64 - lead - trail;
-    w.write_bits(
-        (0b11 << 11) | ((lead as u64) << 6) | (sig as u64 & 0x3f),
-        13,
-    );
-    w.write_bits(delta >> trail, sig);
-}
-
 fn encode_mode(samples: &[(i64, f64)], mode: u8) -> Vec<u8> {
     let mut b = Vec::with_capacity(samples.len() * 2 + 8);
     let n = samples.len() as u16;
@@ -145,7 +108,7 @@ fn encode_mode(samples: &[(i64, f64)], mode: u8) -> Vec<u8> {
     b.push(mode);
     let mut w = BitWriter::from_bytes(b, 0);
     let (mut pt, mut ptd) = (0i64, 0i64);
-    let mut xs = XorState::default();
+    let mut xs = XorValue::default();
     let (mut pv, mut pvd) = (0i64, 0i64);
     for (k, &(t, v)) in samples.iter().enumerate() {
         match k {
@@ -162,7 +125,8 @@ fn encode_mode(samples: &[(i64, f64)], mode: u8) -> Vec<u8> {
         }
         pt = t;
         match mode {
-            MODE_XOR => write_xor(&mut w, &mut xs, v.to_bits(), k == 0),
+            MODE_XOR if k == 0 => xs.write_first(&mut w, v.to_bits()),
+            MODE_XOR => xs.write(&mut w, v.to_bits()),
             _ => {
                 let iv = v as i64;
                 if k == 0 {
@@ -212,7 +176,7 @@ pub struct PackedIterator<'a> {
     read: u16,
     t: i64,
     td: i64,
-    xs: XorState,
+    xs: XorValue,
     iv: i64,
     ivd: i64,
     failed: bool,
@@ -235,7 +199,7 @@ impl<'a> PackedIterator<'a> {
             read: 0,
             t: i64::MIN,
             td: 0,
-            xs: XorState::default(),
+            xs: XorValue::default(),
             iv: 0,
             ivd: 0,
             failed,
@@ -253,32 +217,7 @@ impl<'a> PackedIterator<'a> {
             return true;
         }
         let w = self.r.peek();
-        if w >> 63 == 0 {
-            self.r.skip(1);
-            return true;
-        }
-        if (w >> 62) & 1 == 1 {
-            let lead = ((w >> 57) & 0x1f) as u8;
-            let mut sig = ((w >> 51) & 0x3f) as u8;
-            if sig == 0 {
-                sig = 64;
-            }
-            if lead + sig > 64 {
-                return false;
-            }
-            self.xs.leading = lead;
-            self.xs.trailing = 64 - lead - sig;
-            self.r.skip(13);
-        } else {
-            self.r.skip(2);
-        }
-        let n = 64 - self.xs.leading - self.xs.trailing;
-        if n == 0 {
-            return false;
-        }
-        let bits = self.r.read_bits(n);
-        self.xs.v ^= bits << self.xs.trailing;
-        true
+        self.xs.read_at(&mut self.r, w, 0)
     }
 
     #[inline(always)]

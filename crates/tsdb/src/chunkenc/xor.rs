@@ -22,16 +22,114 @@ use super::bstream::{write_uvarint, write_varint, BitReader, BitWriter};
 /// Samples a chunk holds before the head cuts a new one.
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
+/// The XOR value codec state shared by the encoder and the decoder: the
+/// previous value's bits and the current leading/trailing-zero window.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct XorValue {
+    pub(crate) v: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl Default for XorValue {
+    fn default() -> Self {
+        XorValue {
+            v: 0,
+            leading: 0xff,
+            trailing: 0,
+        }
+    }
+}
+
+impl XorValue {
+    /// Writes the first value of a chunk: 64 raw bits.
+    pub(crate) fn write_first(&mut self, w: &mut BitWriter, vb: u64) {
+        w.write_bits(vb, 64);
+        *self = XorValue {
+            v: vb,
+            ..XorValue::default()
+        };
+    }
+
+    /// Writes `vb` XOR'd against the previous value.
+    #[inline]
+    pub(crate) fn write(&mut self, w: &mut BitWriter, vb: u64) {
+        let delta = vb ^ self.v;
+        self.v = vb;
+        if delta == 0 {
+            w.write_bit(false);
+            return;
+        }
+        let lead = (delta.leading_zeros() as u8).min(31);
+        let trail = delta.trailing_zeros() as u8;
+        if self.leading != 0xff && lead >= self.leading && trail >= self.trailing {
+            w.write_bits(0b10, 2);
+            w.write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
+            return;
+        }
+        self.leading = lead;
+        self.trailing = trail;
+        let sig = 64 - lead - trail;
+        // 2 control bits, 5 bits leading, 6 bits length (64 is written as 0).
+        w.write_bits(
+            (0b11 << 11) | ((lead as u64) << 6) | (sig as u64 & 0x3f),
+            13,
+        );
+        w.write_bits(delta >> trail, sig);
+    }
+
+    /// Decodes a value XOR'd against the previous one. `w` is the window
+    /// peeked at the reader's position (at least 57 valid bits) and the
+    /// value field starts `off <= 24` bits into it, so the common cases
+    /// need no further load. Returns false on malformed data.
+    #[inline(always)]
+    pub(crate) fn read_at(&mut self, r: &mut BitReader<'_>, w: u64, off: u32) -> bool {
+        let x = w << off;
+        let avail = 57 - off;
+        if x >> 63 == 0 {
+            // Same value.
+            r.skip(off as usize + 1);
+            return true;
+        }
+        let (hdr, n) = if (x >> 62) & 1 == 1 {
+            // New window: 5 bits leading zeros, 6 bits length (0 means 64).
+            let lead = ((x >> 57) & 0x1f) as u8;
+            let mut sig = ((x >> 51) & 0x3f) as u8;
+            if sig == 0 {
+                sig = 64;
+            }
+            if lead + sig > 64 {
+                return false;
+            }
+            self.leading = lead;
+            self.trailing = 64 - lead - sig;
+            (13u32, sig)
+        } else {
+            if self.leading == 0xff {
+                return false;
+            }
+            (2u32, 64 - self.leading - self.trailing)
+        };
+        let bits = if hdr + (n as u32) <= avail {
+            r.skip((off + hdr) as usize + n as usize);
+            (x << hdr) >> (64 - n as u32)
+        } else {
+            r.skip((off + hdr) as usize);
+            r.read_bits(n)
+        };
+        self.v ^= bits << self.trailing;
+        true
+    }
+}
+
 /// An appendable XOR chunk with its encoder state.
 #[derive(Debug, Clone)]
 pub struct XorChunk {
     w: BitWriter,
     num: u16,
     t: i64,
-    v: u64,
     t_delta: u64,
-    leading: u8,
-    trailing: u8,
+    val: XorValue,
 }
 
 impl Default for XorChunk {
@@ -59,10 +157,8 @@ impl XorChunk {
             w: BitWriter::from_bytes(b, 0),
             num: 0,
             t: 0,
-            v: 0,
             t_delta: 0,
-            leading: 0xff,
-            trailing: 0,
+            val: XorValue::default(),
         }
     }
 
@@ -83,7 +179,7 @@ impl XorChunk {
 
     /// Raw bits of the last appended value (undefined when empty).
     pub fn last_v_bits(&self) -> u64 {
-        self.v
+        self.val.v
     }
 
     /// Bytes reserved on the heap.
@@ -103,12 +199,12 @@ impl XorChunk {
         match self.num {
             0 => {
                 write_varint(&mut self.w, t);
-                self.w.write_bits(vb, 64);
+                self.val.write_first(&mut self.w, vb);
             }
             1 => {
                 let td = t.wrapping_sub(self.t) as u64;
                 write_uvarint(&mut self.w, td);
-                self.write_value(vb);
+                self.val.write(&mut self.w, vb);
                 self.t_delta = td;
             }
             _ => {
@@ -129,46 +225,16 @@ impl XorChunk {
                     self.w.write_bits(0b1111, 4);
                     self.w.write_bits(dod as u64, 64);
                 }
-                self.write_value(vb);
+                self.val.write(&mut self.w, vb);
                 self.t_delta = td;
             }
         }
         self.t = t;
-        self.v = vb;
         self.num += 1;
         let [hi, lo] = self.num.to_be_bytes();
         let b = self.w.bytes_mut();
         b[0] = hi;
         b[1] = lo;
-    }
-
-    #[inline]
-    fn write_value(&mut self, vb: u64) {
-        let delta = vb ^ self.v;
-        if delta == 0 {
-            self.w.write_bit(false);
-            return;
-        }
-        let mut lead = delta.leading_zeros() as u8;
-        let trail = delta.trailing_zeros() as u8;
-        if lead >= 32 {
-            lead = 31;
-        }
-        if self.leading != 0xff && lead >= self.leading && trail >= self.trailing {
-            self.w.write_bits(0b10, 2);
-            let n = 64 - self.leading - self.trailing;
-            self.w.write_bits(delta >> self.trailing, n);
-            return;
-        }
-        self.leading = lead;
-        self.trailing = trail;
-        let sig = 64 - lead - trail;
-        // 2 control bits, 5 bits leading, 6 bits length (64 is written as 0).
-        self.w.write_bits(
-            (0b11 << 11) | ((lead as u64) << 6) | (sig as u64 & 0x3f),
-            13,
-        );
-        self.w.write_bits(delta >> trail, sig);
     }
 
     /// An iterator over the samples appended so far.
@@ -184,10 +250,8 @@ pub struct XorIterator<'a> {
     total: u16,
     read: u16,
     t: i64,
-    v: u64,
     t_delta: u64,
-    leading: u8,
-    trailing: u8,
+    val: XorValue,
     failed: bool,
 }
 
@@ -203,10 +267,8 @@ impl<'a> XorIterator<'a> {
             total,
             read: 0,
             t: i64::MIN,
-            v: 0,
             t_delta: 0,
-            leading: 0,
-            trailing: 0,
+            val: XorValue::default(),
             failed: false,
         }
     }
@@ -220,46 +282,6 @@ impl<'a> XorIterator<'a> {
         self.failed = true;
         self.read = self.total;
         ValueType::None
-    }
-
-    /// Decodes an XOR-encoded value against the previous one. `w` is the
-    /// window peeked at the reader's position (at least 57 valid bits) and
-    /// the value field starts `off <= 24` bits into it, so the common cases
-    /// need no further load.
-    #[inline(always)]
-    fn read_value_at(&mut self, w: u64, off: u32) -> bool {
-        let x = w << off;
-        let avail = 57 - off;
-        if x >> 63 == 0 {
-            // Same value.
-            self.r.skip(off as usize + 1);
-            return true;
-        }
-        let (hdr, n) = if (x >> 62) & 1 == 1 {
-            // New window: 5 bits leading zeros, 6 bits length (0 means 64).
-            let lead = ((x >> 57) & 0x1f) as u8;
-            let mut sig = ((x >> 51) & 0x3f) as u8;
-            if sig == 0 {
-                sig = 64;
-            }
-            if lead + sig > 64 {
-                return false;
-            }
-            self.leading = lead;
-            self.trailing = 64 - lead - sig;
-            (13u32, sig)
-        } else {
-            (2u32, 64 - self.leading - self.trailing)
-        };
-        let bits = if hdr + (n as u32) <= avail {
-            self.r.skip((off + hdr) as usize + n as usize);
-            (x << hdr) >> (64 - n as u32)
-        } else {
-            self.r.skip((off + hdr) as usize);
-            self.r.read_bits(n)
-        };
-        self.v ^= bits << self.trailing;
-        true
     }
 
     /// Decodes a delta-of-delta timestamp field from the window `w`;
@@ -301,7 +323,7 @@ impl<'a> XorIterator<'a> {
             0 => match self.r.read_varint() {
                 Some(t) => {
                     self.t = t;
-                    self.v = self.r.read_bits(64);
+                    self.val.v = self.r.read_bits(64);
                     true
                 }
                 None => false,
@@ -311,7 +333,7 @@ impl<'a> XorIterator<'a> {
                     self.t_delta = td;
                     self.t = self.t.wrapping_add(td as i64);
                     let w = self.r.peek();
-                    self.read_value_at(w, 0)
+                    self.val.read_at(&mut self.r, w, 0)
                 }
                 None => false,
             },
@@ -322,9 +344,9 @@ impl<'a> XorIterator<'a> {
                 self.t = self.t.wrapping_add(self.t_delta as i64);
                 if used == 0 {
                     let w = self.r.peek();
-                    self.read_value_at(w, 0)
+                    self.val.read_at(&mut self.r, w, 0)
                 } else {
-                    self.read_value_at(w, used)
+                    self.val.read_at(&mut self.r, w, used)
                 }
             }
         };
@@ -361,7 +383,7 @@ impl SampleIterator for XorIterator<'_> {
 
     #[inline]
     fn at(&self) -> (i64, f64) {
-        (self.t, f64::from_bits(self.v))
+        (self.t, f64::from_bits(self.val.v))
     }
 
     #[inline]
