@@ -315,13 +315,19 @@ impl Default for RelabelConfig {
 
 impl RelabelConfig {
     /// Checks the configuration as Prometheus 3 does with its default UTF-8
-    /// name validation. Error texts are Prometheus'.
-    pub fn validate(&self) -> std::result::Result<(), RelabelError> {
+    /// name validation. Error texts are Prometheus' (the error is
+    /// [`Error::InvalidRelabelConfig`] holding a [`RelabelError`]).
+    pub fn validate(&self) -> Result<()> {
         self.validate_with(NameValidation::Utf8)
     }
 
     /// Checks the configuration under the given name validation scheme.
-    pub fn validate_with(&self, scheme: NameValidation) -> std::result::Result<(), RelabelError> {
+    /// The error is [`Error::InvalidRelabelConfig`].
+    pub fn validate_with(&self, scheme: NameValidation) -> Result<()> {
+        self.check(scheme).map_err(Error::from)
+    }
+
+    fn check(&self, scheme: NameValidation) -> std::result::Result<(), RelabelError> {
         use Action::*;
         let a = self.action;
         let invalid_target = || RelabelError::InvalidTargetLabel {

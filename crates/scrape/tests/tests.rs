@@ -426,3 +426,28 @@ fn openmetrics_help_escapes_include_quotes() {
     let got = parse_all(b"# HELP a x\\\"y\n", TEXT).unwrap();
     assert_eq!(got, ["HELP a: x\\\"y"]);
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        for f in [TEXT, OM] {
+            for e in Parser::new(&body, f) {
+                if let Ok(Entry::Series(s)) = e {
+                    let _ = s.to_labels();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exposition_like_lines_never_panic(body in r#"([a-z{}"=,# \\.0-9\n\t:_+-]|HELP |TYPE |EOF|NaN|Inf){0,60}"#) {
+        for f in [TEXT, OM] {
+            for e in Parser::new(body.as_bytes(), f) {
+                if let Ok(Entry::Series(s)) = e {
+                    let l = s.to_labels();
+                    proptest::prop_assert_eq!(l.get("__name__"), Some(s.metric_name()).filter(|n| !n.is_empty()));
+                }
+            }
+        }
+    }
+}
