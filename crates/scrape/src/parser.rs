@@ -257,9 +257,8 @@ impl<'a> Parser<'a> {
         let rest = &l[after..];
         let text: &'a [u8] = if strict {
             match rest.first() {
-                None => rest,
                 Some(b' ') => &rest[1..],
-                Some(_) => return Err(ParseErrorKind::ExpectedText(kind)),
+                _ => return Err(ParseErrorKind::ExpectedText(kind)),
             }
         } else if rest.len() > 1 {
             &rest[1..]
@@ -314,6 +313,9 @@ impl<'a> Parser<'a> {
                         return self.err(ParseErrorKind::DataAfterEof);
                     }
                     return None;
+                }
+                if l.starts_with(b"# EOF") {
+                    return self.err(ParseErrorKind::DataAfterEof);
                 }
                 if !newline {
                     return self.err(ParseErrorKind::MissingEof);

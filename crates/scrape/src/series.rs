@@ -184,8 +184,13 @@ pub(crate) fn parse_series<'a>(
     } else {
         skip_ws(l, i)
     };
-    let vend = lex::scan(l, vstart, |c| !matches!(c, b' ' | b'\t' | b'{'));
-    if vend == vstart || (strict && l.get(vend) == Some(&b'\t')) {
+    // OpenMetrics' value token is `[^ \n]+`, the text format's `[^{ \t\n]+`.
+    let vend = if strict {
+        lex::scan(l, vstart, |c| c != b' ')
+    } else {
+        lex::scan(l, vstart, |c| !matches!(c, b' ' | b'\t' | b'{'))
+    };
+    if vend == vstart {
         return Err(unexpected(
             "expected value after metric",
             l,

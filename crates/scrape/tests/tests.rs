@@ -391,13 +391,21 @@ fn malformed_openmetrics_lines() {
             1,
             r#"invalid metric type "untyped""#,
         ),
-        ("# HELP a\n# EOF\nx", 3, "unexpected data after # EOF"),
+        ("# HELP a \n# EOF\nx", 3, "unexpected data after # EOF"),
         ("a 1\n# EOF\n\n", 3, "unexpected data after # EOF"),
         ("a 1", 1, "data does not end with # EOF"),
+        ("a 1\n# EOF extra\n", 2, "unexpected data after # EOF"),
+        ("# HELP a\n# EOF\n", 1, "expected text in HELP"),
+        ("# TYPE a{\n# EOF\n", 1, "expected text in TYPE"),
         (
-            "a 1\n# EOF extra\n",
-            2,
-            r##"expected a valid start token, got "#" ("INVALID") while parsing: "#""##,
+            "a 1{\n# EOF\n",
+            1,
+            r#"strconv.ParseFloat: parsing "1{": invalid syntax while parsing: "a 1{""#,
+        ),
+        (
+            "a 1 2 3\n# EOF\n",
+            1,
+            r#"expected next entry after timestamp, got " " ("WHITESPACE") while parsing: "a 1 2 ""#,
         ),
     ];
     for (body, line, msg) in cases {
