@@ -446,3 +446,78 @@ fn legacy_validation_rejects_non_legacy_names() {
     );
     assert!(labelmap.validate().is_ok());
 }
+
+#[test]
+fn legacy_target_template_grammar() {
+    let cases = [
+        ("-label", false),
+        ("label", true),
+        ("label${1}", true),
+        ("${1}label", true),
+        ("${1}", true),
+        ("${", false),
+        ("$", false),
+        ("${}", false),
+        ("foo${", false),
+        ("$1", true),
+        ("asd$2asd", true),
+        ("-foo${1}bar-", false),
+        ("_${1}_", true),
+        ("foo${bar}foo", true),
+        ("0${3}", false),
+    ];
+    for (s, valid) in cases {
+        assert_eq!(is_legacy_target_template(s), valid, "{s:?}");
+    }
+}
+
+#[test]
+fn dropped_label_can_be_recreated_then_kept() {
+    // Prometheus issue 12283: a labeldrop, a replace writing the dropped
+    // name, then a keep on it.
+    let l = ls(&[
+        ("__meta_kubernetes_pod_container_port_name", "foo"),
+        ("__meta_kubernetes_pod_annotation_XXX_metrics_port", "9091"),
+    ]);
+    let cfgs = [
+        RelabelConfig {
+            regex: re("^__meta_kubernetes_pod_container_port_name$"),
+            ..cfg(Action::LabelDrop)
+        },
+        RelabelConfig {
+            source_labels: src(&["__meta_kubernetes_pod_annotation_XXX_metrics_port"]),
+            regex: re("(.+)"),
+            replacement: "metrics".into(),
+            target_label: "__meta_kubernetes_pod_container_port_name".into(),
+            ..cfg(Action::Replace)
+        },
+        RelabelConfig {
+            source_labels: src(&["__meta_kubernetes_pod_container_port_name"]),
+            regex: re("^metrics$"),
+            ..cfg(Action::Keep)
+        },
+    ];
+    assert_eq!(
+        process(&l, &cfgs).unwrap(),
+        ls(&[
+            ("__meta_kubernetes_pod_annotation_XXX_metrics_port", "9091"),
+            ("__meta_kubernetes_pod_container_port_name", "metrics"),
+        ])
+    );
+}
+
+#[test]
+fn address_port_rewrite() {
+    let l = ls(&[("__address__", "10.1.2.3:80"), ("__meta_port", "9100")]);
+    let c = RelabelConfig {
+        source_labels: src(&["__address__", "__meta_port"]),
+        regex: re(r"(.+?)(\:\d+)?;(\d+)"),
+        target_label: "__address__".into(),
+        replacement: "$1:$3".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        process(&l, &[c]).unwrap().get("__address__"),
+        Some("10.1.2.3:9100")
+    );
+}
