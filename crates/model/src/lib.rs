@@ -23,10 +23,15 @@ mod duration;
 mod error;
 mod labels;
 mod matcher;
+mod relabel;
 mod sample;
 
 pub use duration::{format_duration, parse_bytes, parse_duration};
-pub use error::{Error, Result};
+pub use error::{Error, RelabelError, Result};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsIter, BUCKET_LABEL, METRIC_NAME};
 pub use matcher::{MatchType, Matcher};
+pub use relabel::{
+    process, process_builder, Action, NameValidation, RelabelConfig, RelabelRegex,
+    DEFAULT_RELABEL_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR,
+};
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
