@@ -1,0 +1,98 @@
+//! Errors of the configuration crate.
+
+use std::path::PathBuf;
+
+/// An error loading or validating a configuration or a file_sd file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file that failed.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML (or JSON) did not parse, or a value in it was rejected while
+    /// decoding: syntax errors, unknown fields, duplicate keys, bad durations,
+    /// regular expressions, label names and per-section rules.
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Parse {
+        /// The file the text came from.
+        file: PathBuf,
+        /// One-based line of the offending token.
+        line: u64,
+        /// One-based column of the offending token.
+        column: u64,
+        /// What is wrong, naming the field or value.
+        message: String,
+    },
+    /// A rule that spans sections failed (duplicate job names, a scrape
+    /// timeout greater than its interval, ...). `line` is the line of the
+    /// section the rule was checked for, when known.
+    #[error("{}{}: {message}", file.display(), fmt_line(*line))]
+    Invalid {
+        /// The file the section came from.
+        file: PathBuf,
+        /// One-based line of the section (its `job_name`, `url`, ...), if known.
+        line: Option<u64>,
+        /// Prometheus' wording of the problem.
+        message: String,
+    },
+    /// A glob pattern (rule_files, scrape_config_files, file_sd files) is malformed.
+    #[error("{}: invalid glob pattern {pattern:?}: {source}", file.display())]
+    Glob {
+        /// The file the pattern came from.
+        file: PathBuf,
+        /// The pattern as written.
+        pattern: String,
+        /// The glob parser's error.
+        #[source]
+        source: glob::PatternError,
+    },
+}
+
+fn fmt_line(line: Option<u64>) -> String {
+    match line {
+        Some(l) => format!(":{l}"),
+        None => String::new(),
+    }
+}
+
+impl ConfigError {
+    /// The line the error points at, when it has one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ConfigError::Parse { line, .. } => Some(*line),
+            ConfigError::Invalid { line, .. } => *line,
+            _ => None,
+        }
+    }
+
+    /// Builds a [`ConfigError::Parse`] from serde-saphyr's error.
+    pub(crate) fn from_yaml(file: &std::path::Path, e: &serde_saphyr::Error) -> ConfigError {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let mut message = e.without_snippet().to_string();
+        // serde-saphyr appends the position and, for duplicate keys, advice
+        // meant for programmers; the position is already in our prefix.
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        if let Some(i) = message.find(", set DuplicateKeyPolicy") {
+            message.truncate(i);
+        }
+        ConfigError::Parse {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// Result alias of the configuration crate.
+pub type Result<T> = std::result::Result<T, ConfigError>;
