@@ -64,11 +64,26 @@ pub struct AlertmanagerConfig {
     pub(crate) warnings: Vec<String>,
 }
 
+/// `api_version`, checked where it is written: Prometheus 3 only speaks v2.
+struct ApiVersion(String);
+
+impl<'de> Deserialize<'de> for ApiVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = String::deserialize(d)?;
+        if v != "v2" {
+            return Err(serde::de::Error::custom(format!(
+                "expected Alertmanager api version to be one of [v2] but got {v}"
+            )));
+        }
+        Ok(ApiVersion(v))
+    }
+}
+
 raw_section!(@http_sd struct RawAlertmanager {
     #[serde(default)] scheme: Option<String>,
     #[serde(default)] path_prefix: String,
     #[serde(default)] timeout: Option<Duration>,
-    #[serde(default)] api_version: Option<String>,
+    #[serde(default)] api_version: Option<ApiVersion>,
     #[serde(default)] relabel_configs: Vec<RelabelConfigYaml>,
     #[serde(default)] alert_relabel_configs: Vec<RelabelConfigYaml>,
     #[serde(default)] sigv4: Option<serde_json::Value>,
@@ -78,12 +93,7 @@ impl TryFrom<RawAlertmanager> for AlertmanagerConfig {
     type Error = String;
 
     fn try_from(mut r: RawAlertmanager) -> Result<Self, String> {
-        let api_version = r.api_version.take().unwrap_or_else(|| "v2".into());
-        if api_version != "v2" {
-            return Err(format!(
-                "expected Alertmanager api version to be one of [v2] but got {api_version}"
-            ));
-        }
+        let api_version = r.api_version.take().map_or_else(|| "v2".into(), |v| v.0);
         let mut warnings = Vec::new();
         let raw_http = r.take_http();
         let has_auth = raw_http.basic_auth.is_some()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::alerting::AlertingConfig;
-use crate::error::{ConfigError, Result};
+use crate::error::{refine_line, ConfigError, Result};
 use crate::global::GlobalConfig;
 use crate::remote::{RemoteReadConfig, RemoteWriteConfig};
 use crate::scrape::ScrapeConfig;
@@ -45,7 +45,7 @@ scrape_configs:
 
 /// A parsed and validated `prometheus.yml`, defaults filled in and relative
 /// paths resolved against the file's directory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
     /// `global`.
     pub global: GlobalConfig,
@@ -81,24 +81,6 @@ pub struct Config {
 
 fn is_empty_alerting(a: &AlertingConfig) -> bool {
     a.alert_relabel_configs.is_empty() && a.alertmanagers.is_empty()
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            global: GlobalConfig::default(),
-            runtime: RuntimeConfig::default(),
-            alerting: AlertingConfig::default(),
-            rule_files: Vec::new(),
-            scrape_config_files: Vec::new(),
-            scrape_configs: Vec::new(),
-            storage: StorageConfig::default(),
-            tracing: None,
-            remote_write: Vec::new(),
-            remote_read: Vec::new(),
-            otlp: OtlpConfig::default(),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -173,12 +155,16 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<LoadedConfig> {
 }
 
 fn parse_yaml<'a, T: Deserialize<'a>>(text: &'a str, file: &Path) -> Result<T> {
-    serde_saphyr::from_str(text).map_err(|e| ConfigError::from_yaml(file, &e))
+    serde_saphyr::from_str(text).map_err(|e| refine_line(text, ConfigError::from_yaml(file, &e)))
 }
 
 /// Parses and validates configuration text. Relative paths resolve against
 /// `base_dir`; `filename` names the source in errors.
 pub fn parse_str(text: &str, base_dir: &Path, filename: &Path) -> Result<LoadedConfig> {
+    parse_config(text, base_dir, filename).map_err(|e| refine_line(text, e))
+}
+
+fn parse_config(text: &str, base_dir: &Path, filename: &Path) -> Result<LoadedConfig> {
     let invalid = |line: Option<u64>, message: String| ConfigError::Invalid {
         file: filename.to_path_buf(),
         line,

@@ -94,5 +94,61 @@ impl ConfigError {
     }
 }
 
+/// Moves an error's line to the line that names the offending label name
+/// (as a mapping key) or target, searching from the section's line. Checks that run after a whole section was
+/// read only know where the section starts.
+pub(crate) fn refine_line(text: &str, err: ConfigError) -> ConfigError {
+    let (line, msg) = match &err {
+        ConfigError::Parse { line, message, .. } => (Some(*line), message),
+        ConfigError::Invalid { line, message, .. } => (*line, message),
+        _ => return err,
+    };
+    let Some(start) = line.filter(|l| *l > 0) else {
+        return err;
+    };
+    let quoted = |suffix: &str| {
+        msg.strip_prefix('"')
+            .and_then(|m| m.split_once(suffix))
+            .map(|(n, _)| n.to_string())
+    };
+    let matches: Box<dyn Fn(&str) -> bool> =
+        if let Some(name) = quoted("\" is not a valid label name") {
+            let keys = [
+                format!("{name}:"),
+                format!("\"{name}\":"),
+                format!("'{name}':"),
+            ];
+            Box::new(move |l: &str| {
+                let t = l.trim_start();
+                keys.iter()
+                    .any(|k| t.starts_with(k.as_str()) && (!name.is_empty() || !k.starts_with(':')))
+            })
+        } else if let Some(target) = quoted("\" is not a valid hostname") {
+            Box::new(move |l: &str| l.contains(target.as_str()))
+        } else {
+            return err;
+        };
+    let found = text
+        .lines()
+        .enumerate()
+        .skip(usize::try_from(start - 1).unwrap_or(0))
+        .find(|(_, l)| matches(l))
+        .map(|(i, l)| (i as u64 + 1, (l.len() - l.trim_start().len()) as u64 + 1));
+    match (err, found) {
+        (ConfigError::Parse { file, message, .. }, Some((line, column))) => ConfigError::Parse {
+            file,
+            line,
+            column,
+            message,
+        },
+        (ConfigError::Invalid { file, message, .. }, Some((line, _))) => ConfigError::Invalid {
+            file,
+            line: Some(line),
+            message,
+        },
+        (err, _) => err,
+    }
+}
+
 /// Result alias of the configuration crate.
 pub type Result<T> = std::result::Result<T, ConfigError>;

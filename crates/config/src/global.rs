@@ -237,9 +237,9 @@ pub(crate) fn expand_with(s: &str, lookup: impl Fn(&str) -> String) -> String {
                     rest = after;
                 }
             }
-        } else if after.starts_with('$') {
+        } else if let Some(r) = after.strip_prefix('$') {
             out.push('$');
-            rest = &after[1..];
+            rest = r;
         } else {
             let n = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -269,7 +269,7 @@ mod tests {
                 String::new()
             }
         };
-        assert_eq!(expand_with("a-$A-${A}-$$-$B.", f), "a-x-x-$--.");
+        assert_eq!(expand_with("a-$A-${A}-$$-$B.", f), "a-x-x-$-.");
         assert_eq!(expand_with("cost $", f), "cost $");
     }
 }

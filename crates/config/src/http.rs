@@ -29,7 +29,7 @@ pub struct BasicAuth {
 
 /// `authorization`: an `Authorization: <type> <credentials>` header.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawAuthorization")]
 pub struct Authorization {
     /// Scheme, `Bearer` when not given.
     #[serde(rename = "type", default)]
@@ -42,9 +42,47 @@ pub struct Authorization {
     pub credentials_file: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthorization {
+    #[serde(rename = "type", default)]
+    auth_type: String,
+    #[serde(default)]
+    credentials: Secret,
+    #[serde(default)]
+    credentials_file: String,
+}
+
+impl TryFrom<RawAuthorization> for Authorization {
+    type Error = String;
+
+    fn try_from(r: RawAuthorization) -> Result<Self, String> {
+        if !r.credentials.is_empty() && !r.credentials_file.is_empty() {
+            return Err(
+                "at most one of authorization credentials & credentials_file must be configured"
+                    .into(),
+            );
+        }
+        let mut auth_type = r.auth_type.trim().to_string();
+        if auth_type.is_empty() {
+            auth_type = "Bearer".into();
+        }
+        if auth_type.eq_ignore_ascii_case("basic") {
+            return Err(
+                "authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into(),
+            );
+        }
+        Ok(Authorization {
+            auth_type,
+            credentials: r.credentials,
+            credentials_file: r.credentials_file,
+        })
+    }
+}
+
 /// `tls_config`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawTls")]
 pub struct TlsConfig {
     /// Inline CA certificate (PEM).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -76,6 +114,52 @@ pub struct TlsConfig {
     /// Maximum TLS version (`TLS10` .. `TLS13`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub max_version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    #[serde(default)]
+    ca: String,
+    #[serde(default)]
+    cert: String,
+    #[serde(default)]
+    key: Secret,
+    #[serde(default)]
+    ca_file: String,
+    #[serde(default)]
+    cert_file: String,
+    #[serde(default)]
+    key_file: String,
+    #[serde(default)]
+    server_name: String,
+    #[serde(default)]
+    insecure_skip_verify: bool,
+    #[serde(default)]
+    min_version: String,
+    #[serde(default)]
+    max_version: String,
+}
+
+impl TryFrom<RawTls> for TlsConfig {
+    type Error = String;
+
+    fn try_from(r: RawTls) -> Result<Self, String> {
+        let c = TlsConfig {
+            ca: r.ca,
+            cert: r.cert,
+            key: r.key,
+            ca_file: r.ca_file,
+            cert_file: r.cert_file,
+            key_file: r.key_file,
+            server_name: r.server_name,
+            insecure_skip_verify: r.insecure_skip_verify,
+            min_version: r.min_version,
+            max_version: r.max_version,
+        };
+        c.validate()?;
+        Ok(c)
+    }
 }
 
 const TLS_VERSIONS: [&str; 4] = ["TLS10", "TLS11", "TLS12", "TLS13"];
@@ -230,28 +314,10 @@ impl RawHttp {
             }
         }
         let mut authorization = self.authorization;
-        if let Some(a) = &mut authorization {
-            if has_bearer {
-                return Err(
-                    "authorization is not compatible with bearer_token & bearer_token_file".into(),
-                );
-            }
-            if !a.credentials.is_empty() && !a.credentials_file.is_empty() {
-                return Err(
-                    "at most one of authorization credentials & credentials_file must be configured"
-                        .into(),
-                );
-            }
-            a.auth_type = a.auth_type.trim().to_string();
-            if a.auth_type.is_empty() {
-                a.auth_type = "Bearer".into();
-            }
-            if a.auth_type.eq_ignore_ascii_case("basic") {
-                return Err(
-                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                        .into(),
-                );
-            }
+        if authorization.is_some() && has_bearer {
+            return Err(
+                "authorization is not compatible with bearer_token & bearer_token_file".into(),
+            );
         }
         let auth_count = usize::from(self.basic_auth.is_some())
             + usize::from(self.oauth2.is_some())
@@ -334,7 +400,8 @@ impl HttpClientConfig {
         self.tls_config.set_directory(dir);
     }
 
-    /// Files this client reads (credentials, TLS), for existence checks.
+    /// Files promtool requires to exist: authorization credentials and the
+    /// TLS client certificate and key.
     pub fn referenced_files(&self) -> Vec<(&'static str, &str)> {
         let mut v = Vec::new();
         if let Some(a) = &self.authorization {
@@ -343,10 +410,6 @@ impl HttpClientConfig {
                 a.credentials_file.as_str(),
             ));
         }
-        if let Some(b) = &self.basic_auth {
-            v.push(("basic_auth password file", b.password_file.as_str()));
-        }
-        v.push(("client CA file", self.tls_config.ca_file.as_str()));
         v.push(("client cert file", self.tls_config.cert_file.as_str()));
         v.push(("client key file", self.tls_config.key_file.as_str()));
         v.retain(|(_, f)| !f.is_empty());

@@ -65,6 +65,3 @@ pub(crate) fn join_dir(dir: &std::path::Path, p: &str) -> String {
     }
     dir.join(p).to_string_lossy().into_owned()
 }
-
-#[cfg(test)]
-mod tests;

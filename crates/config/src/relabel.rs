@@ -307,10 +307,10 @@ impl RelabelConfigYaml {
                     return Err(invalid_target());
                 }
             }
-            A::Lowercase | A::Uppercase | A::KeepEqual | A::DropEqual | A::HashMod => {
-                if !scheme.is_valid_label_name(&self.target_label) {
-                    return Err(invalid_target());
-                }
+            A::Lowercase | A::Uppercase | A::KeepEqual | A::DropEqual | A::HashMod
+                if !scheme.is_valid_label_name(&self.target_label) =>
+            {
+                return Err(invalid_target());
             }
             _ => {}
         }

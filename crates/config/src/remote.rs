@@ -126,6 +126,22 @@ impl Default for MetadataConfig {
 pub const PROTOBUF_MESSAGES: [&str; 2] =
     ["prometheus.WriteRequest", "io.prometheus.write.v2.Request"];
 
+/// `protobuf_message`, checked where it is written.
+struct ProtobufMessage(String);
+
+impl<'de> Deserialize<'de> for ProtobufMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = String::deserialize(d)?;
+        if !PROTOBUF_MESSAGES.contains(&m.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "invalid protobuf_message value: unknown remote write protobuf message {m}, supported: {}",
+                PROTOBUF_MESSAGES.join(", ")
+            )));
+        }
+        Ok(ProtobufMessage(m))
+    }
+}
+
 /// One `remote_write` entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawRemoteWrite")]
@@ -184,7 +200,7 @@ raw_section!(@http struct RawRemoteWrite {
     #[serde(default)] send_exemplars: bool,
     #[serde(default)] send_native_histograms: bool,
     #[serde(default)] round_robin_dns: bool,
-    #[serde(default)] protobuf_message: Option<String>,
+    #[serde(default)] protobuf_message: Option<ProtobufMessage>,
     #[serde(default)] queue_config: QueueConfig,
     #[serde(default)] metadata_config: MetadataConfig,
     #[serde(default)] sigv4: Option<serde_json::Value>,
@@ -205,13 +221,7 @@ impl TryFrom<RawRemoteWrite> for RemoteWriteConfig {
         let protobuf_message = r
             .protobuf_message
             .take()
-            .unwrap_or_else(|| PROTOBUF_MESSAGES[0].to_string());
-        if !PROTOBUF_MESSAGES.contains(&protobuf_message.as_str()) {
-            return Err(format!(
-                "invalid protobuf_message value: unknown remote write protobuf message {protobuf_message}, supported: {}",
-                PROTOBUF_MESSAGES.join(", ")
-            ));
-        }
+            .map_or_else(|| PROTOBUF_MESSAGES[0].to_string(), |m| m.0);
         let mut warnings = Vec::new();
         let raw_http = r.take_http();
         let mut auth = Vec::new();
