@@ -24,6 +24,7 @@ pub struct GlobalConfig {
     /// Default rule evaluation interval.
     pub evaluation_interval: Duration,
     /// Default rule query offset.
+    #[serde(skip_serializing_if = "crate::types::is_zero_duration")]
     pub rule_query_offset: Duration,
     /// File PromQL queries are logged to.
     #[serde(skip_serializing_if = "String::is_empty")]

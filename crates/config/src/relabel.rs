@@ -314,6 +314,13 @@ impl RelabelConfigYaml {
             }
             _ => {}
         }
+        if matches!(
+            self.action,
+            A::Lowercase | A::Uppercase | A::KeepEqual | A::DropEqual
+        ) && self.replacement != "$1"
+        {
+            return Err(format!("'replacement' can not be set for {act} action"));
+        }
         if matches!(self.action, A::KeepEqual | A::DropEqual)
             && (self.regex.as_str() != DEFAULT_RELABEL_REGEX
                 || self.modulus != 0
@@ -385,6 +392,11 @@ mod tests {
         assert!(e.contains("requires 'target_label' value"), "{e}");
         let e = parse("action: labeldrop\nsource_labels: [a]\n").unwrap_err();
         assert!(e.contains("requires only 'regex'"), "{e}");
+        let e = parse("action: uppercase\ntarget_label: a\nreplacement: x\n").unwrap_err();
+        assert!(
+            e.contains("'replacement' can not be set for uppercase action"),
+            "{e}"
+        );
         let e = parse("action: keepequal\ntarget_label: a\nregex: x\n").unwrap_err();
         assert!(e.contains("requires only 'source_labels'"), "{e}");
     }

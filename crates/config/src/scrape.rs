@@ -236,14 +236,19 @@ pub struct ScrapeConfig {
     #[serde(skip_serializing_if = "ByteSize::is_zero")]
     pub body_size_limit: ByteSize,
     /// Per-scrape sample limit; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub sample_limit: u64,
     /// Per-job target limit; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub target_limit: u64,
     /// Per-series label count limit; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub label_limit: u64,
     /// Label name length limit; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub label_name_length_limit: u64,
     /// Label value length limit; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub label_value_length_limit: u64,
     /// Native histogram bucket limit; 0 is no limit.
     #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
@@ -252,6 +257,7 @@ pub struct ScrapeConfig {
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub native_histogram_min_bucket_factor: f64,
     /// Dropped targets kept for the targets page; 0 is no limit.
+    #[serde(skip_serializing_if = "crate::types::is_zero_u64")]
     pub keep_dropped_targets: u64,
     /// Label/metric name validation for this job.
     pub metric_name_validation_scheme: ValidationScheme,

@@ -163,6 +163,10 @@ pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
+pub(crate) fn is_zero_duration(d: &Duration) -> bool {
+    d.0 == 0
+}
+
 pub(crate) fn is_zero_u64(v: &u64) -> bool {
     *v == 0
 }

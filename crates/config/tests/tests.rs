@@ -535,3 +535,9 @@ fn promtool_agrees_on_exit_codes() {
     assert!(compared >= 20, "only {compared} files compared");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+#[test]
+#[ignore = "prints the YAML of valid/full.yml for eyeballing"]
+fn print_full_yaml() {
+    println!("{}", load("valid/full.yml").config.to_yaml_string());
+}
