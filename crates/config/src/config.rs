@@ -61,8 +61,13 @@ pub struct Config {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scrape_config_files: Vec<String>,
     /// Scrape jobs of the main file followed by those of
-    /// `scrape_config_files`, in glob order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `scrape_config_files`, in glob order (see
+    /// [`ScrapeConfig::source_file`]). Printing shows only the main file's,
+    /// as Prometheus' `/api/v1/status/config` does.
+    #[serde(
+        skip_serializing_if = "no_main_scrape_configs",
+        serialize_with = "serialize_main_scrape_configs"
+    )]
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `storage`.
     pub storage: StorageConfig,
@@ -77,6 +82,17 @@ pub struct Config {
     pub remote_read: Vec<RemoteReadConfig>,
     /// `otlp`.
     pub otlp: OtlpConfig,
+}
+
+fn no_main_scrape_configs(v: &[ScrapeConfig]) -> bool {
+    v.iter().all(|s| s.source_file.is_some())
+}
+
+fn serialize_main_scrape_configs<S: serde::Serializer>(
+    v: &[ScrapeConfig],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().filter(|c| c.source_file.is_none()))
 }
 
 fn is_empty_alerting(a: &AlertingConfig) -> bool {
@@ -373,6 +389,7 @@ fn load_scrape_config_files(
                     format!("{:?}", f.display().to_string()),
                 );
                 sc.set_directory(&dir);
+                sc.source_file = Some(f.clone());
                 warnings.extend(sc.warnings.iter().cloned());
                 out.push(sc);
             }

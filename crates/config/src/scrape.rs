@@ -289,6 +289,10 @@ pub struct ScrapeConfig {
     /// Line of `job_name` in the file it came from.
     #[serde(skip)]
     pub line: Option<u64>,
+    /// The `scrape_config_files` file this job came from; `None` for jobs
+    /// of the main file.
+    #[serde(skip)]
+    pub source_file: Option<std::path::PathBuf>,
     #[serde(skip)]
     pub(crate) local: LocalSettings,
     #[serde(skip)]
@@ -475,6 +479,7 @@ impl TryFrom<RawScrape> for ScrapeConfig {
             http_sd_configs: r.http_sd_configs,
             unsupported_sd_configs,
             line,
+            source_file: None,
             local,
             warnings,
         })

@@ -184,6 +184,20 @@ fn v3_config_merges_scrape_config_files_and_reads_v3_fields() {
         .map(|s| s.job_name.as_str())
         .collect();
     assert_eq!(jobs, ["utf8", "extra"]);
+    assert_eq!(
+        c.scrape_configs[1].source_file.as_deref(),
+        Some(
+            testdata()
+                .join("valid/../scrape_configs/extra.yml")
+                .as_path()
+        )
+    );
+    let y = c.to_yaml_string();
+    assert!(
+        y.contains("job_name: utf8") && !y.contains("job_name: extra"),
+        "{y}"
+    );
+    assert!(y.contains("scrape_config_files:"), "{y}");
     let utf8 = &c.scrape_configs[0];
     assert_eq!(
         utf8.scrape_protocols,
