@@ -85,6 +85,16 @@ impl ConfigError {
         if let Some(i) = message.find(", set DuplicateKeyPolicy") {
             message.truncate(i);
         }
+        // The list of expected fields of a scrape job runs to ~90 names;
+        // keep it only when short enough to help.
+        if let Some(i) = message.find(", expected one of ") {
+            if message[i..].matches(", ").count() > 12 {
+                message.truncate(i);
+            }
+        }
+        if message.starts_with("unknown field `") && message.contains("_sd_configs`") {
+            message.push_str(" (not a service discovery kind Prometheus knows)");
+        }
         ConfigError::Parse {
             file: file.to_path_buf(),
             line,

@@ -60,7 +60,13 @@ pub fn read_target_groups(path: &Path) -> Result<Vec<TargetGroup>> {
     };
     let groups: Vec<(Vec<String>, BTreeMap<String, String>)> = match ext.as_str() {
         "json" => serde_json::from_str::<Vec<Option<RawGroupJson>>>(&text)
-            .map_err(|e| bad(e.line() as u64, e.column() as u64, e.to_string()))?
+            .map_err(|e| {
+                let mut m = e.to_string();
+                if let Some(i) = m.rfind(" at line ") {
+                    m.truncate(i);
+                }
+                bad(e.line() as u64, e.column() as u64, m)
+            })?
             .into_iter()
             .map(|g| g.map(|g| (g.targets, g.labels)))
             .collect::<Option<Vec<_>>>()

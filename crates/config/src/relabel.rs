@@ -145,8 +145,17 @@ impl PartialEq for RelabelRegex {
 impl<'de> Deserialize<'de> for RelabelRegex {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        RelabelRegex::new(&s)
-            .map_err(|e| serde::de::Error::custom(format!("invalid regular expression {s:?}: {e}")))
+        RelabelRegex::new(&s).map_err(|e| {
+            // regex's parse errors are multi-line drawings; keep the reason.
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or(text.as_str())
+                .to_string();
+            serde::de::Error::custom(format!("invalid regular expression {s:?}: {reason}"))
+        })
     }
 }
 

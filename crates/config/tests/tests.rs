@@ -555,3 +555,17 @@ fn promtool_agrees_on_exit_codes() {
 fn print_full_yaml() {
     println!("{}", load("valid/full.yml").config.to_yaml_string());
 }
+
+#[test]
+#[ignore = "prints check_config output for every invalid file"]
+fn print_invalid_messages() {
+    for f in files_in("invalid") {
+        let (_, out) = check_config(&f, None);
+        let line = out
+            .lines()
+            .find(|l| l.contains("FAILED"))
+            .unwrap_or("")
+            .to_string();
+        println!("{}", line.replace(&testdata().display().to_string(), "T"));
+    }
+}
