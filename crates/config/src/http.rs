@@ -11,7 +11,7 @@ use crate::types::{is_false, Secret};
 
 /// `basic_auth`: a user name and a password or password file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawBasicAuth")]
 pub struct BasicAuth {
     /// User name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -40,6 +40,42 @@ pub struct Authorization {
     /// File holding the credentials.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub credentials_file: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBasicAuth {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    username_file: String,
+    #[serde(default)]
+    password: Secret,
+    #[serde(default)]
+    password_file: String,
+}
+
+impl TryFrom<RawBasicAuth> for BasicAuth {
+    type Error = String;
+
+    fn try_from(r: RawBasicAuth) -> Result<Self, String> {
+        if !r.username.is_empty() && !r.username_file.is_empty() {
+            return Err(
+                "at most one of basic_auth username & username_file must be configured".into(),
+            );
+        }
+        if !r.password.is_empty() && !r.password_file.is_empty() {
+            return Err(
+                "at most one of basic_auth password & password_file must be configured".into(),
+            );
+        }
+        Ok(BasicAuth {
+            username: r.username,
+            username_file: r.username_file,
+            password: r.password,
+            password_file: r.password_file,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -300,18 +336,6 @@ impl RawHttp {
                 "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
                     .into(),
             );
-        }
-        if let Some(b) = &self.basic_auth {
-            if !b.username.is_empty() && !b.username_file.is_empty() {
-                return Err(
-                    "at most one of basic_auth username & username_file must be configured".into(),
-                );
-            }
-            if !b.password.is_empty() && !b.password_file.is_empty() {
-                return Err(
-                    "at most one of basic_auth password & password_file must be configured".into(),
-                );
-            }
         }
         let mut authorization = self.authorization;
         if authorization.is_some() && has_bearer {
