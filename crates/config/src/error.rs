@@ -162,3 +162,25 @@ pub(crate) fn refine_line(text: &str, err: ConfigError) -> ConfigError {
 
 /// Result alias of the configuration crate.
 pub type Result<T> = std::result::Result<T, ConfigError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refine_line_finds_the_label_key() {
+        let text = "global:\n  external_labels:\n    ok: 1\n    \"bad-name\": 2\n";
+        let e = ConfigError::Invalid {
+            file: "p.yml".into(),
+            line: Some(1),
+            message: "\"bad-name\" is not a valid label name".into(),
+        };
+        assert_eq!(refine_line(text, e).line(), Some(4));
+        let e = ConfigError::Invalid {
+            file: "p.yml".into(),
+            line: Some(1),
+            message: "something else".into(),
+        };
+        assert_eq!(refine_line(text, e).line(), Some(1));
+    }
+}

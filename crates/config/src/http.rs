@@ -562,3 +562,117 @@ macro_rules! raw_section {
     };
 }
 pub(crate) use raw_section;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(raw: RawHttp) -> Result<HttpClientConfig, String> {
+        raw.build(true, &mut Vec::new())
+    }
+
+    #[test]
+    fn defaults_follow_redirects_and_http2() {
+        let c = build(RawHttp::default()).unwrap();
+        assert!(c.follow_redirects && c.enable_http2);
+        let c = RawHttp::default().build(false, &mut Vec::new()).unwrap();
+        assert!(!c.enable_http2);
+    }
+
+    #[test]
+    fn auth_methods_are_exclusive() {
+        let e = build(RawHttp {
+            basic_auth: Some(BasicAuth::default()),
+            bearer_token: Some(Secret::new("t")),
+            ..RawHttp::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("at most one of basic_auth, oauth2, bearer_token"),
+            "{e}"
+        );
+        let e = build(RawHttp {
+            authorization: Some(Authorization::default()),
+            bearer_token_file: Some("f".into()),
+            ..RawHttp::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("authorization is not compatible"), "{e}");
+    }
+
+    #[test]
+    fn oauth2_needs_client_id_and_token_url_and_warns() {
+        let mut w = Vec::new();
+        let o = serde_json::json!({"client_id": "a"});
+        let e = RawHttp {
+            oauth2: Some(o),
+            ..RawHttp::default()
+        }
+        .build(true, &mut w)
+        .unwrap_err();
+        assert_eq!(e, "oauth2 token_url must be configured");
+        let o = serde_json::json!({"client_id": "a", "token_url": "http://t"});
+        RawHttp {
+            oauth2: Some(o),
+            ..RawHttp::default()
+        }
+        .build(true, &mut w)
+        .unwrap();
+        assert!(w[0].contains("oauth2 is not supported"), "{w:?}");
+    }
+
+    #[test]
+    fn proxy_rules() {
+        let e = build(RawHttp {
+            no_proxy: Some("x".into()),
+            ..RawHttp::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("proxy_url must also be configured"), "{e}");
+        let e = build(RawHttp {
+            proxy_url: Some("http://p".into()),
+            proxy_from_environment: Some(true),
+            ..RawHttp::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("proxy_url must not be configured"), "{e}");
+    }
+
+    #[test]
+    fn tls_rules() {
+        let t = TlsConfig {
+            key_file: "k".into(),
+            ..TlsConfig::default()
+        };
+        assert!(t
+            .validate()
+            .unwrap_err()
+            .contains("exactly one of cert or cert_file"));
+        let t = TlsConfig {
+            ca: "pem".into(),
+            ca_file: "f".into(),
+            ..TlsConfig::default()
+        };
+        assert!(t
+            .validate()
+            .unwrap_err()
+            .contains("at most one of ca and ca_file"));
+    }
+
+    #[test]
+    fn relative_secret_files_join_the_config_dir() {
+        let mut c = build(RawHttp {
+            authorization: Some(Authorization {
+                auth_type: "Bearer".into(),
+                credentials: Secret::default(),
+                credentials_file: "tok".into(),
+            }),
+            ..RawHttp::default()
+        })
+        .unwrap();
+        c.tls_config.cert_file = "/abs/cert".into();
+        c.set_directory(Path::new("/etc/prom"));
+        assert_eq!(c.authorization.unwrap().credentials_file, "/etc/prom/tok");
+        assert_eq!(c.tls_config.cert_file, "/abs/cert");
+    }
+}

@@ -358,3 +358,57 @@ impl RemoteReadConfig {
         self.http_client_config.set_directory(dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(y: &str) -> Result<RemoteWriteConfig, String> {
+        serde_saphyr::from_str(y).map_err(|e| e.without_snippet().to_string())
+    }
+
+    #[test]
+    fn defaults_match_prometheus() {
+        let c = rw("url: http://x/w\n").unwrap();
+        assert_eq!(c.remote_timeout.to_string(), "30s");
+        assert_eq!(c.queue_config, QueueConfig::default());
+        assert_eq!(c.queue_config.capacity, 10000);
+        assert_eq!(c.queue_config.max_backoff.to_string(), "5s");
+        assert_eq!(c.metadata_config.max_samples_per_send, 2000);
+        assert_eq!(c.protobuf_message, "prometheus.WriteRequest");
+    }
+
+    #[test]
+    fn authorization_header_and_auth_conflicts() {
+        let e = rw("url: http://x/w\nheaders: {Authorization: x}\n").unwrap_err();
+        assert!(
+            e.contains("authorization header must be changed via"),
+            "{e}"
+        );
+        let e = rw("url: http://x/w\nbasic_auth: {username: u}\nsigv4: {region: r}\n").unwrap_err();
+        assert!(
+            e.contains("Currently configured: [basic_auth sigv4]"),
+            "{e}"
+        );
+        let c = rw("url: http://x/w\nazuread: {cloud: AzurePublic}\n").unwrap();
+        assert!(
+            c.warnings[0].contains("azuread is not supported"),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn url_must_be_absolute() {
+        let e = rw("url: /relative\n").unwrap_err();
+        assert!(e.contains("not an absolute URL"), "{e}");
+    }
+
+    #[test]
+    fn remote_read_defaults() {
+        let c: RemoteReadConfig = serde_saphyr::from_str("url: http://x/r\n").unwrap();
+        assert_eq!(c.remote_timeout.to_string(), "1m");
+        assert!(c.filter_external_labels);
+        assert_eq!(c.chunked_read_limit, 50_000_000);
+    }
+}

@@ -641,3 +641,62 @@ impl ScrapeConfig {
         &self.warnings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_sd_names_follow_prometheus_pattern() {
+        for ok in ["a.json", "dir/*.yml", "dir/x*.YAML", "/abs/t.yaml"] {
+            assert!(is_valid_file_sd_name(ok), "{ok}");
+        }
+        for bad in ["a.txt", "*/a.json", "a*b*.json", "json"] {
+            assert!(!is_valid_file_sd_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_sd_urls() {
+        assert!(check_http_url("https://h:1/x").is_ok());
+        assert_eq!(check_http_url("").unwrap_err(), "URL is missing");
+        assert_eq!(
+            check_http_url("http:///x").unwrap_err(),
+            "host is missing in URL"
+        );
+        assert!(check_http_url("ftp://h").is_err());
+    }
+
+    fn job(y: &str) -> ScrapeConfig {
+        serde_saphyr::from_str(y).unwrap()
+    }
+
+    #[test]
+    fn native_histograms_pick_proto_first_protocols() {
+        let mut j = job("job_name: a\nscrape_native_histograms: true\n");
+        j.apply_global(&GlobalConfig::default()).unwrap();
+        assert_eq!(j.scrape_protocols[0], "PrometheusProto");
+        let mut j = job("job_name: a\n");
+        j.apply_global(&GlobalConfig::default()).unwrap();
+        assert_eq!(j.scrape_protocols, DEFAULT_SCRAPE_PROTOCOLS);
+    }
+
+    #[test]
+    fn legacy_job_cannot_ask_for_utf8_escaping() {
+        let mut j = job(
+            "job_name: a\nmetric_name_validation_scheme: legacy\nmetric_name_escaping_scheme: allow-utf-8\n",
+        );
+        let e = j.apply_global(&GlobalConfig::default()).unwrap_err();
+        assert!(e.contains("validation scheme is not set to UTF8"), "{e}");
+        let mut j = job("job_name: a\nmetric_name_validation_scheme: legacy\n");
+        j.apply_global(&GlobalConfig::default()).unwrap();
+        assert_eq!(j.metric_name_escaping_scheme, "underscores");
+    }
+
+    #[test]
+    fn duplicate_protocols_are_rejected() {
+        let mut j = job("job_name: a\nscrape_protocols: [PrometheusProto, prometheusproto]\n");
+        let e = j.apply_global(&GlobalConfig::default()).unwrap_err();
+        assert!(e.contains("duplicated protocol"), "{e}");
+    }
+}

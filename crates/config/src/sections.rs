@@ -253,3 +253,40 @@ impl Default for RuntimeConfig {
         RuntimeConfig { gogc: 75 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otlp_rules() {
+        let mut o = OtlpConfig::default();
+        assert!(o.validate(false).is_ok());
+        o.translation_strategy = "NoTranslation".into();
+        assert!(o
+            .validate(true)
+            .unwrap_err()
+            .contains("not allowed when UTF8 is disabled"));
+        o.translation_strategy = "Bogus".into();
+        assert!(o
+            .validate(false)
+            .unwrap_err()
+            .contains("unsupported OTLP translation strategy"));
+        let o = OtlpConfig {
+            ignore_resource_attributes: vec!["a".into()],
+            ..OtlpConfig::default()
+        };
+        assert!(o.validate(false).is_err());
+    }
+
+    #[test]
+    fn tracing_needs_endpoint_and_known_client() {
+        let e = serde_saphyr::from_str::<TracingConfig>("insecure: true\n").unwrap_err();
+        assert!(e.to_string().contains("tracing endpoint must be set"));
+        let e =
+            serde_saphyr::from_str::<TracingConfig>("endpoint: x\nclient_type: udp\n").unwrap_err();
+        assert!(e.to_string().contains("expected tracing client type"));
+        let t: TracingConfig = serde_saphyr::from_str("endpoint: x\n").unwrap();
+        assert_eq!(t.client_type, "grpc");
+    }
+}
