@@ -569,3 +569,31 @@ fn print_invalid_messages() {
         println!("{}", line.replace(&testdata().display().to_string(), "T"));
     }
 }
+
+#[test]
+fn anchors_aliases_and_merge_keys_work() {
+    let c = load("valid/anchors.yml").config;
+    assert_eq!(
+        c.scrape_configs[1].static_configs,
+        c.scrape_configs[0].static_configs
+    );
+    assert_eq!(
+        c.scrape_configs[1].static_configs[0].labels["cluster"],
+        "eu-1"
+    );
+    let r = &c.scrape_configs[1].relabel_configs;
+    assert_eq!(r[1].source_labels, ["cluster"]);
+    assert_eq!(r[1].target_label, "zone");
+}
+
+#[test]
+fn external_label_values_expand_environment_variables() {
+    std::env::set_var("PROMLITE_CONFIG_TEST_REGION", "eu-west-1");
+    let y = "global:\n  external_labels:\n    region: ${PROMLITE_CONFIG_TEST_REGION}\n    cost: $$5\n    unset: $PROMLITE_CONFIG_TEST_UNSET\n";
+    let c = parse_str(y, Path::new(""), Path::new("env.yml"))
+        .unwrap()
+        .config;
+    assert_eq!(c.global.external_labels["region"], "eu-west-1");
+    assert_eq!(c.global.external_labels["cost"], "$5");
+    assert_eq!(c.global.external_labels["unset"], "");
+}
