@@ -597,3 +597,15 @@ fn external_label_values_expand_environment_variables() {
     assert_eq!(c.global.external_labels["cost"], "$5");
     assert_eq!(c.global.external_labels["unset"], "");
 }
+
+#[test]
+fn null_sections_read_as_empty() {
+    let y = "global:\nalerting:\nrule_files:\nremote_write:\nscrape_configs:\n  - job_name: a\n    static_configs:\n    relabel_configs:\n    params:\n    file_sd_configs:\n  - job_name: b\n    static_configs:\n      - targets:\n        labels:\n";
+    let c = parse_str(y, Path::new(""), Path::new("null.yml"))
+        .unwrap()
+        .config;
+    assert_eq!(c.global, promlite_config::GlobalConfig::default());
+    assert_eq!(c.scrape_configs.len(), 2);
+    assert!(c.scrape_configs[0].static_configs.is_empty());
+    assert!(c.scrape_configs[1].static_configs[0].targets.is_empty());
+}
