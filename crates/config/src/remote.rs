@@ -44,14 +44,19 @@ fn validate_headers(h: &BTreeMap<String, String>) -> Result<(), String> {
     Ok(())
 }
 
-fn check_url(u: &str, section: &str) -> Result<(), String> {
+/// Prometheus only requires the URL to be present; a URL without a scheme
+/// parses (and fails when used), so it is a warning here too.
+fn check_url(u: &str, section: &str, warnings: &mut Vec<String>) -> Result<(), String> {
     if u.is_empty() {
         return Err(format!("url for {section} is empty"));
     }
     match u.split_once("://") {
-        Some((scheme, _)) if !scheme.is_empty() => Ok(()),
-        _ => Err(format!("url for {section} is not an absolute URL: {u:?}")),
+        Some((scheme, _)) if !scheme.is_empty() => {}
+        _ => warnings.push(format!(
+            "{section} url {u:?} is not an absolute URL; requests to it will fail"
+        )),
     }
+    Ok(())
 }
 
 /// `queue_config` of a remote_write endpoint.
@@ -216,13 +221,13 @@ impl TryFrom<RawRemoteWrite> for RemoteWriteConfig {
             Some(s) => (s.value, Some(s.referenced.line())),
             None => (String::new(), None),
         };
-        check_url(&url, "remote_write")?;
+        let mut warnings = Vec::new();
+        check_url(&url, "remote_write", &mut warnings)?;
         validate_headers(&r.headers)?;
         let protobuf_message = r
             .protobuf_message
             .take()
             .map_or_else(|| PROTOBUF_MESSAGES[0].to_string(), |m| m.0);
-        let mut warnings = Vec::new();
         let raw_http = r.take_http();
         let mut auth = Vec::new();
         if raw_http.basic_auth.is_some() {
@@ -327,9 +332,9 @@ impl TryFrom<RawRemoteRead> for RemoteReadConfig {
             Some(s) => (s.value, Some(s.referenced.line())),
             None => (String::new(), None),
         };
-        check_url(&url, "remote_read")?;
-        validate_headers(&r.headers)?;
         let mut warnings = Vec::new();
+        check_url(&url, "remote_read", &mut warnings)?;
+        validate_headers(&r.headers)?;
         let http_client_config = r.take_http().build(true, &mut warnings)?;
         Ok(RemoteReadConfig {
             url,
@@ -399,9 +404,13 @@ mod tests {
     }
 
     #[test]
-    fn url_must_be_absolute() {
-        let e = rw("url: /relative\n").unwrap_err();
-        assert!(e.contains("not an absolute URL"), "{e}");
+    fn relative_url_is_a_warning_as_prometheus_accepts_it() {
+        let c = rw("url: /relative\n").unwrap();
+        assert!(
+            c.warnings[0].contains("not an absolute URL"),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
