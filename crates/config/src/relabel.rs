@@ -120,22 +120,6 @@ impl RelabelRegex {
     }
 }
 
-impl Default for RelabelRegex {
-    fn default() -> Self {
-        // The default pattern is a constant known to compile; fall back to a
-        // trivially valid one rather than panic.
-        RelabelRegex::new(DEFAULT_RELABEL_REGEX).unwrap_or_else(|_| RelabelRegex {
-            source: DEFAULT_RELABEL_REGEX.to_string(),
-            compiled: regex::Regex::new("").unwrap_or_else(|_| unreachable_regex()),
-        })
-    }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_regex() -> regex::Regex {
-    panic!("the empty regular expression always compiles")
-}
-
 impl PartialEq for RelabelRegex {
     fn eq(&self, other: &Self) -> bool {
         self.source == other.source
@@ -217,20 +201,6 @@ fn default_replacement() -> String {
     "$1".to_string()
 }
 
-impl Default for RelabelConfigYaml {
-    fn default() -> Self {
-        RelabelConfigYaml {
-            source_labels: Vec::new(),
-            separator: default_separator(),
-            regex: RelabelRegex::default(),
-            modulus: 0,
-            target_label: String::new(),
-            replacement: default_replacement(),
-            action: RelabelAction::Replace,
-        }
-    }
-}
-
 impl TryFrom<RawRelabel> for RelabelConfigYaml {
     type Error = String;
 
@@ -238,7 +208,10 @@ impl TryFrom<RawRelabel> for RelabelConfigYaml {
         let c = RelabelConfigYaml {
             source_labels: r.source_labels,
             separator: r.separator,
-            regex: r.regex.unwrap_or_default(),
+            regex: match r.regex {
+                Some(re) => re,
+                None => RelabelRegex::new(DEFAULT_RELABEL_REGEX).map_err(|e| e.to_string())?,
+            },
             modulus: r.modulus,
             target_label: r.target_label,
             replacement: r.replacement,
