@@ -200,3 +200,26 @@ mod tests {
         assert!(!ValidationScheme::Utf8.is_valid_label_name(""));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn byte_size_prints_what_parses_back(v in 0u64..(1u64 << 50), shift in 0u32..4) {
+            let v = v << (shift * 10);
+            let printed = serde_json::to_value(ByteSize(v)).unwrap();
+            let back = promlite_model::parse_bytes(printed.as_str().unwrap()).unwrap();
+            prop_assert_eq!(back, v);
+        }
+
+        #[test]
+        fn duration_prints_what_parses_back(ms in 0i64..(100 * 365 * 86_400_000)) {
+            let printed = serde_json::to_value(Duration(ms)).unwrap();
+            let back: Duration = serde_json::from_value(printed).unwrap();
+            prop_assert_eq!(back, Duration(ms));
+        }
+    }
+}
