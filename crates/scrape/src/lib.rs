@@ -14,6 +14,9 @@
 //! * [`decode_body`]: gzip decoding under `body_size_limit`.
 //! * [`mutate_sample_labels`], [`verify_label_limits`],
 //!   [`check_sample_limit`]: target labels, `honor_labels` and limits.
+//! * [`populate_labels`] and [`Target`]: turning discovered targets into
+//!   scrape targets; [`ScrapeLoop`] scrapes one target every interval and
+//!   [`ScrapeManager`] runs the loops of every job.
 //!
 //! ```
 //! use promlite_scrape::{negotiate_format, Entry, Parser};
@@ -38,9 +41,12 @@ mod body;
 mod error;
 mod format;
 mod lex;
+mod manager;
 mod parser;
 mod sample_labels;
+mod scrape_loop;
 mod series;
+mod target;
 
 pub use body::decode_body;
 pub use error::{
@@ -50,9 +56,19 @@ pub use format::{
     accept_header, content_type_to_format, negotiate_format, FallbackWarning, Format,
     ScrapeProtocol, UnknownScrapeProtocol, DEFAULT_ACCEPT_HEADER, DEFAULT_SCRAPE_PROTOCOLS,
 };
+pub use manager::{DroppedTarget, ScrapeManager};
 pub use parser::{Entry, MetricType, Parser, ParserOptions};
 pub use sample_labels::{
     check_sample_limit, mutate_sample_labels, verify_label_limits, LabelLimits,
     EXPORTED_LABEL_PREFIX,
 };
+pub use scrape_loop::{
+    append_body, build_client, AppendStats, ScrapeCache, ScrapeError, ScrapeLoop,
+};
 pub use series::{Series, SeriesLabels};
+pub use target::{
+    populate_labels, Health, HttpSettings, MetricMetadata, Populated, ScrapeSettings, ScrapeStatus,
+    Target, TargetError, TargetGroup, TlsSettings, ADDRESS_LABEL, META_LABEL_PREFIX,
+    METRICS_PATH_LABEL, PARAM_LABEL_PREFIX, SCHEME_LABEL, SCRAPE_INTERVAL_LABEL,
+    SCRAPE_TIMEOUT_LABEL,
+};

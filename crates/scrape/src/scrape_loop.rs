@@ -59,6 +59,8 @@ struct CacheEntry {
     labels: Labels,
     /// The scrape iteration that last saw the series.
     last_iter: u64,
+    /// The iteration that first saw it.
+    first_iter: u64,
 }
 
 /// Per-target state carried from one scrape to the next.
@@ -91,10 +93,12 @@ fn add_metadata(
     name: &str,
     f: impl FnOnce(&mut MetricMetadata),
 ) {
-    let m = meta.entry(name.to_string()).or_insert_with(|| MetricMetadata {
-        metric_type: "unknown".into(),
-        ..MetricMetadata::default()
-    });
+    let m = meta
+        .entry(name.to_string())
+        .or_insert_with(|| MetricMetadata {
+            metric_type: "unknown".into(),
+            ..MetricMetadata::default()
+        });
     f(m);
 }
 
@@ -124,7 +128,9 @@ pub fn append_body(
                 continue;
             }
             Entry::Type { name, metric_type } => {
-                add_metadata(metadata, &name, |m| m.metric_type = metric_type.as_str().into());
+                add_metadata(metadata, &name, |m| {
+                    m.metric_type = metric_type.as_str().into()
+                });
                 continue;
             }
             Entry::Unit { name, unit } => {
@@ -163,6 +169,7 @@ pub fn append_body(
                     series_ref: None,
                     labels: l,
                     last_iter: 0,
+                    first_iter: iter,
                 })
             }
         };
@@ -205,6 +212,22 @@ fn append_staleness(
     cache.series.retain(|_, e| e.last_iter == iter);
     cache.dropped.retain(|_, seen| *seen == iter);
     Ok(())
+}
+
+impl ScrapeCache {
+    /// Undoes what a failed iteration recorded: series it saw first are
+    /// forgotten (nothing of them was committed), the others count as last
+    /// seen in the previous iteration, so that the staleness pass that
+    /// follows marks every series of the last good scrape.
+    fn revert_failed_iteration(&mut self) {
+        let iter = self.iter;
+        self.series.retain(|_, e| e.first_iter != iter);
+        for e in self.series.values_mut() {
+            if e.last_iter == iter {
+                e.last_iter = iter - 1;
+            }
+        }
+    }
 }
 
 /// The report series of a scrape.
@@ -283,12 +306,18 @@ impl ScrapeLoop {
         let mut req = self
             .client
             .get(self.target.url())
-            .header("Accept", accept_header(&self.cfg.scrape_protocols, "underscores"))
+            .header(
+                "Accept",
+                accept_header(&self.cfg.scrape_protocols, "underscores"),
+            )
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 format!("{}", self.target.timeout().as_secs_f64()),
             )
-            .header("User-Agent", concat!("Prometheus/", env!("CARGO_PKG_VERSION")));
+            .header(
+                "User-Agent",
+                concat!("Prometheus/", env!("CARGO_PKG_VERSION")),
+            );
         if self.cfg.enable_compression {
             req = req.header("Accept-Encoding", "gzip");
         } else {
@@ -328,15 +357,14 @@ impl ScrapeLoop {
             .map_err(|e| ScrapeError::Fetch(error_chain(&e)))?
         {
             raw.extend_from_slice(&chunk);
-            if limit > 0 && raw.len() > limit {
+            if limit > 0 && raw.len() >= limit {
                 return Err(ScrapeError::BodyTooLarge);
             }
         }
-        let body = decode_body(&raw, encoding.as_deref(), if limit > 0 { limit } else { usize::MAX })
-            .map_err(|e| match e {
-                crate::Error::BodyTooLarge { .. } => ScrapeError::BodyTooLarge,
-                other => ScrapeError::Body(other),
-            })?;
+        let body = decode_body(&raw, encoding.as_deref(), limit).map_err(|e| match e {
+            crate::Error::BodySizeLimitExceeded => ScrapeError::BodyTooLarge,
+            other => ScrapeError::Body(other),
+        })?;
         Ok((body, content_type))
     }
 
@@ -348,6 +376,7 @@ impl ScrapeLoop {
             .unwrap_or(Err(ScrapeError::Timeout));
         let mut metadata = self.target.metadata();
         let mut app = self.appendable.appender();
+        let iter_before = self.cache.iter;
         let result = fetched.and_then(|(body, ct)| {
             let (format, _) = negotiate_format(&ct, self.cfg.fallback_protocol)?;
             append_body(
@@ -374,7 +403,12 @@ impl ScrapeLoop {
         // A failed scrape is an empty one: everything seen last time is stale.
         let mut app = self.appendable.appender();
         if err.is_some() {
-            self.cache.iter += 1;
+            if self.cache.iter != iter_before {
+                // append_body ran (and counted an iteration): undo it.
+                self.cache.revert_failed_iteration();
+            } else {
+                self.cache.iter += 1;
+            }
             if let Err(e) = append_staleness(app.as_mut(), &mut self.cache, ts) {
                 debug!(error = %e, "appending staleness markers failed");
             }
@@ -388,8 +422,14 @@ impl ScrapeLoop {
             stats.post_relabel as f64,
             stats.added as f64,
         ];
-        let report_err = append_report(app.as_mut(), &mut self.cache, &self.target_labels, ts, values)
-            .and_then(|_| app.commit());
+        let report_err = append_report(
+            app.as_mut(),
+            &mut self.cache,
+            &self.target_labels,
+            ts,
+            values,
+        )
+        .and_then(|_| app.commit());
         if let Err(e) = report_err {
             debug!(error = %e, "appending the scrape report failed");
         }
@@ -398,7 +438,11 @@ impl ScrapeLoop {
         }
         let msg = err.map(|e| e.to_string());
         self.target.set_status(ScrapeStatus {
-            health: if msg.is_none() { Health::Up } else { Health::Down },
+            health: if msg.is_none() {
+                Health::Up
+            } else {
+                Health::Down
+            },
             last_error: msg.clone().unwrap_or_default(),
             last_scrape: Some(SystemTime::now() - duration),
             last_duration: duration,
@@ -410,7 +454,12 @@ impl ScrapeLoop {
     /// Runs until `cancel` fires, scraping every interval at the target's
     /// phase. When `cancel` fires with `stale_on_stop`, every series of the
     /// last scrape (report series included) gets a staleness marker.
-    pub async fn run(mut self, seed: u64, cancel: CancellationToken, stale_on_stop: Arc<std::sync::atomic::AtomicBool>) {
+    pub async fn run(
+        mut self,
+        seed: u64,
+        cancel: CancellationToken,
+        stale_on_stop: Arc<std::sync::atomic::AtomicBool>,
+    ) {
         let interval = self.target.interval();
         let now_nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -487,12 +536,16 @@ pub fn build_client(cfg: &ScrapeSettings) -> Result<reqwest::Client, String> {
         })
         .pool_idle_timeout(Duration::from_secs(300));
     if let Some(ca) = &cfg.http.tls.ca_pem {
-        for cert in reqwest::Certificate::from_pem_bundle(ca).map_err(|e| format!("tls_config ca: {e}"))? {
+        for cert in
+            reqwest::Certificate::from_pem_bundle(ca).map_err(|e| format!("tls_config ca: {e}"))?
+        {
             b = b.add_root_certificate(cert);
         }
     }
     if let Some(id) = &cfg.http.tls.identity_pem {
-        b = b.identity(reqwest::Identity::from_pem(id).map_err(|e| format!("tls_config cert/key: {e}"))?);
+        b = b.identity(
+            reqwest::Identity::from_pem(id).map_err(|e| format!("tls_config cert/key: {e}"))?,
+        );
     }
     if cfg.http.tls.insecure_skip_verify {
         b = b.danger_accept_invalid_certs(true);
@@ -504,4 +557,150 @@ pub fn build_client(cfg: &ScrapeSettings) -> Result<reqwest::Client, String> {
         None => b = b.no_proxy(),
     }
     b.build().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::{is_stale_nan, Action, MatchType, Matcher, RelabelConfig, RelabelRegex};
+    use promlite_storage::{Queryable, ValueType};
+    use promlite_tsdb::{Db, DbOptions};
+
+    fn target_labels() -> Labels {
+        Labels::from_pairs(&[("job", "app"), ("instance", "h:1")])
+    }
+
+    fn scrape(
+        db: &Db,
+        cache: &mut ScrapeCache,
+        cfg: &ScrapeSettings,
+        body: &str,
+        ts: i64,
+    ) -> Result<AppendStats, ScrapeError> {
+        let mut app = db.appender();
+        let mut meta = HashMap::new();
+        let r = append_body(
+            app.as_mut(),
+            cache,
+            &target_labels(),
+            cfg,
+            body.as_bytes(),
+            Format::PrometheusText,
+            ts,
+            &mut meta,
+        );
+        match &r {
+            Ok(_) => app.commit().unwrap(),
+            Err(_) => app.rollback().unwrap(),
+        }
+        r
+    }
+
+    fn samples(db: &Db, name: &str) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        q.select(
+            true,
+            None,
+            &[Matcher::new(MatchType::Regex, "__name__", name).unwrap()],
+        )
+        .unwrap()
+        .map(|s| {
+            let s = s.unwrap();
+            let mut it = s.iterator();
+            let mut v = vec![];
+            while it.next() == ValueType::Float {
+                v.push(it.at());
+            }
+            (s.labels().clone(), v)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn samples_get_target_labels_and_vanished_series_go_stale() {
+        let db = Db::open_in_memory(DbOptions::default());
+        let cfg = ScrapeSettings::new("app");
+        let mut cache = ScrapeCache::default();
+        let st = scrape(&db, &mut cache, &cfg, "a 1\nb{x=\"y\"} 2\n", 1000).unwrap();
+        assert_eq!((st.scraped, st.post_relabel, st.added), (2, 2, 2));
+        let st = scrape(&db, &mut cache, &cfg, "a 3\n", 2000).unwrap();
+        assert_eq!((st.scraped, st.added), (1, 0));
+        let got = samples(&db, "a|b");
+        assert_eq!(
+            got[0].0.to_string(),
+            r#"{__name__="a", instance="h:1", job="app"}"#
+        );
+        assert_eq!(got[0].1, vec![(1000, 1.0), (2000, 3.0)]);
+        assert_eq!(
+            got[1].0.to_string(),
+            r#"{__name__="b", instance="h:1", job="app", x="y"}"#
+        );
+        assert_eq!(got[1].1.len(), 2);
+        assert!(is_stale_nan(got[1].1[1].1));
+        assert_eq!(got[1].1[1].0, 2000);
+        // Once marked stale, the series is forgotten: no second marker.
+        scrape(&db, &mut cache, &cfg, "a 4\n", 3000).unwrap();
+        assert_eq!(samples(&db, "b")[0].1.len(), 2);
+    }
+
+    #[test]
+    fn honor_labels_and_timestamps() {
+        let db = Db::open_in_memory(DbOptions::default());
+        let mut cfg = ScrapeSettings::new("app");
+        let mut cache = ScrapeCache::default();
+        scrape(&db, &mut cache, &cfg, "m{job=\"other\"} 1 500\n", 1000).unwrap();
+        let got = samples(&db, "m");
+        assert_eq!(
+            got[0].0.to_string(),
+            r#"{__name__="m", exported_job="other", instance="h:1", job="app"}"#
+        );
+        assert_eq!(got[0].1, vec![(500, 1.0)]);
+        cfg.honor_labels = true;
+        cfg.honor_timestamps = false;
+        let mut cache = ScrapeCache::default();
+        scrape(&db, &mut cache, &cfg, "n{job=\"other\"} 1 500\n", 1000).unwrap();
+        let got = samples(&db, "n");
+        assert_eq!(
+            got[0].0.to_string(),
+            r#"{__name__="n", instance="h:1", job="other"}"#
+        );
+        assert_eq!(got[0].1, vec![(1000, 1.0)]);
+    }
+
+    #[test]
+    fn metric_relabeling_drops_series_and_limits_fail_the_scrape() {
+        let db = Db::open_in_memory(DbOptions::default());
+        let mut cfg = ScrapeSettings::new("app");
+        cfg.metric_relabel_configs = vec![RelabelConfig {
+            source_labels: vec!["__name__".into()],
+            regex: RelabelRegex::new("go_.*").unwrap(),
+            action: Action::Drop,
+            ..RelabelConfig::default()
+        }];
+        let mut cache = ScrapeCache::default();
+        let st = scrape(&db, &mut cache, &cfg, "go_gc 1\nkeep 2\n", 1000).unwrap();
+        assert_eq!((st.scraped, st.post_relabel), (2, 1));
+        assert!(samples(&db, "go_gc").is_empty());
+        cfg.sample_limit = 1;
+        let mut cache = ScrapeCache::default();
+        let err = scrape(&db, &mut cache, &cfg, "x 1\ny 2\n", 2000).unwrap_err();
+        assert!(err.to_string().contains("sample limit"), "{err}");
+        assert!(
+            samples(&db, "x|y").is_empty(),
+            "a failed scrape stores nothing"
+        );
+    }
+
+    #[test]
+    fn malformed_body_names_the_line_and_stores_nothing() {
+        let db = Db::open_in_memory(DbOptions::default());
+        let cfg = ScrapeSettings::new("app");
+        let mut cache = ScrapeCache::default();
+        let err = scrape(&db, &mut cache, &cfg, "ok 1\nbad{ 2\n", 1000).unwrap_err();
+        assert!(
+            err.to_string().contains("line 2") || err.to_string().contains(":2"),
+            "{err}"
+        );
+        assert!(samples(&db, "ok").is_empty());
+    }
 }

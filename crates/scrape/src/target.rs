@@ -65,7 +65,7 @@ pub struct HttpSettings {
 }
 
 /// What the scrape layer needs of a `scrape_config`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScrapeSettings {
     /// `job_name`.
     pub job_name: String,
@@ -186,8 +186,14 @@ pub fn populate_labels(
     }
     let defaults = [
         ("job", cfg.job_name.clone()),
-        (SCRAPE_INTERVAL_LABEL, format_duration(cfg.interval.as_millis() as i64)),
-        (SCRAPE_TIMEOUT_LABEL, format_duration(cfg.timeout.as_millis() as i64)),
+        (
+            SCRAPE_INTERVAL_LABEL,
+            format_duration(cfg.interval.as_millis() as i64),
+        ),
+        (
+            SCRAPE_TIMEOUT_LABEL,
+            format_duration(cfg.timeout.as_millis() as i64),
+        ),
         (METRICS_PATH_LABEL, cfg.metrics_path.clone()),
         (SCHEME_LABEL, cfg.scheme.clone()),
     ];
@@ -215,7 +221,10 @@ pub fn populate_labels(
         Some(a) if !a.is_empty() => a.to_string(),
         _ => return Err(TargetError::NoAddress),
     };
-    let interval = lb.get(SCRAPE_INTERVAL_LABEL).unwrap_or_default().to_string();
+    let interval = lb
+        .get(SCRAPE_INTERVAL_LABEL)
+        .unwrap_or_default()
+        .to_string();
     let timeout = lb.get(SCRAPE_TIMEOUT_LABEL).unwrap_or_default().to_string();
     let iv = parse_duration(&interval).map_err(|e| TargetError::BadDuration {
         label: SCRAPE_INTERVAL_LABEL,
@@ -312,7 +321,12 @@ impl Target {
     /// A target from its populated labels (with `__`-labels) and discovered labels.
     pub fn new(labels: Labels, discovered: Labels, cfg: &ScrapeSettings) -> Target {
         let get = |n: &str| labels.get(n).unwrap_or_default().to_string();
-        let mut url = format!("{}://{}{}", get(SCHEME_LABEL), get(ADDRESS_LABEL), get(METRICS_PATH_LABEL));
+        let mut url = format!(
+            "{}://{}{}",
+            get(SCHEME_LABEL),
+            get(ADDRESS_LABEL),
+            get(METRICS_PATH_LABEL)
+        );
         let params: Vec<(String, String)> = labels
             .iter()
             .filter_map(|l| {
@@ -443,7 +457,9 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -492,20 +508,31 @@ mod tests {
             ..RelabelConfig::default()
         }];
         let t = Labels::from_pairs(&[("__address__", "drop-me:1")]);
-        assert_eq!(populate_labels(&Labels::empty(), &t, &cfg).unwrap().labels, None);
+        assert_eq!(
+            populate_labels(&Labels::empty(), &t, &cfg).unwrap().labels,
+            None
+        );
         let t = Labels::from_pairs(&[("__address__", "keep:1"), ("__scrape_timeout__", "20s")]);
         assert!(matches!(
             populate_labels(&Labels::empty(), &t, &cfg),
             Err(TargetError::BadTiming(_))
         ));
         let t = Labels::from_pairs(&[("x", "1")]);
-        assert_eq!(populate_labels(&Labels::empty(), &t, &cfg), Err(TargetError::NoAddress));
+        assert_eq!(
+            populate_labels(&Labels::empty(), &t, &cfg),
+            Err(TargetError::NoAddress)
+        );
     }
 
     #[test]
     fn offset_is_stable_and_within_the_interval() {
         let cfg = settings();
-        let p = populate_labels(&Labels::empty(), &Labels::from_pairs(&[("__address__", "a:1")]), &cfg).unwrap();
+        let p = populate_labels(
+            &Labels::empty(),
+            &Labels::from_pairs(&[("__address__", "a:1")]),
+            &cfg,
+        )
+        .unwrap();
         let t = Target::new(p.labels.unwrap(), p.discovered, &cfg);
         let now = 1_700_000_000_123_456_789u128;
         let o = t.offset(now, 42);
