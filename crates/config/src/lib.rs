@@ -43,7 +43,9 @@ pub use file_sd::{
 };
 pub use global::{expand_env, GlobalConfig};
 pub use http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
-pub use relabel::{RelabelAction, RelabelConfigYaml, RelabelRegex, DEFAULT_RELABEL_REGEX};
+pub use relabel::{
+    to_model_configs, RelabelAction, RelabelConfigYaml, RelabelRegex, DEFAULT_RELABEL_REGEX,
+};
 pub use remote::{
     MetadataConfig, QueueConfig, RemoteReadConfig, RemoteWriteConfig, PROTOBUF_MESSAGES,
 };

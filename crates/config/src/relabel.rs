@@ -342,6 +342,34 @@ impl RelabelConfigYaml {
     }
 }
 
+impl RelabelConfigYaml {
+    /// The rule as `promlite_model::relabel` applies it. The regex was
+    /// already compiled when the YAML was read, so this only fails if the
+    /// model's regex dialect rejects what the config's accepted.
+    pub fn to_model(&self) -> Result<promlite_model::RelabelConfig, promlite_model::Error> {
+        Ok(promlite_model::RelabelConfig {
+            source_labels: self.source_labels.clone(),
+            separator: self.separator.clone(),
+            regex: promlite_model::RelabelRegex::new(self.regex.as_str())?,
+            modulus: self.modulus,
+            target_label: self.target_label.clone(),
+            replacement: self.replacement.clone(),
+            action: self
+                .action
+                .as_str()
+                .parse()
+                .map_err(promlite_model::Error::from)?,
+        })
+    }
+}
+
+/// Converts a list of YAML rules to the model's.
+pub fn to_model_configs(
+    cfgs: &[RelabelConfigYaml],
+) -> Result<Vec<promlite_model::RelabelConfig>, promlite_model::Error> {
+    cfgs.iter().map(RelabelConfigYaml::to_model).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

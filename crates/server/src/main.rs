@@ -1,24 +1,32 @@
-//! The `promlite` server binary: flags, storage, lifecycle endpoints.
-//!
-//! Scraping, PromQL and the `/api/v1` HTTP API are wired in by later
-//! milestones; today the binary opens (or creates) the TSDB, replays its
-//! WAL, runs compaction and retention every minute, serves `/-/healthy`,
-//! `/-/ready` and `/metrics`, and shuts down cleanly on SIGTERM or Ctrl-C.
+//! The `promlite` server binary: Prometheus' flags, `prometheus.yml`,
+//! storage, scraping, reloads and a clean shutdown; plus `promlite check
+//! config` (as `promtool check config`).
 
-use std::fmt::Write as _;
+mod discovery;
+mod metrics;
+mod settings;
+
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use parking_lot::Mutex;
+use promlite_config::LoadedConfig;
+use promlite_scrape::ScrapeManager;
 use promlite_tsdb::{Db, DbOptions};
-use tracing::{error, info};
+use tracing::{error, info, warn};
+
+use crate::discovery::Discovery;
+use crate::metrics::{unix_now, ServerMetrics};
 
 /// Command-line flags, named and defaulted as Prometheus' own.
 #[derive(Debug, Clone, Parser)]
@@ -28,6 +36,10 @@ use tracing::{error, info};
     about = "A miniature, Prometheus-compatible time-series database."
 )]
 struct Flags {
+    /// Prometheus configuration file path. Without it, ./prometheus.yml is
+    /// used when present, else an embedded default that scrapes promlite itself.
+    #[arg(long = "config.file")]
+    config_file: Option<PathBuf>,
     /// Base path for metrics storage.
     #[arg(long = "storage.tsdb.path", default_value = "data/")]
     tsdb_path: String,
@@ -43,12 +55,36 @@ struct Flags {
     /// Address to listen on for the web interface and API.
     #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090")]
     listen_address: SocketAddr,
+    /// Enable shutdown and reload via HTTP request.
+    #[arg(long = "web.enable-lifecycle")]
+    enable_lifecycle: bool,
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     log_level: String,
     /// Output format of log messages: logfmt or json.
     #[arg(long = "log.format", default_value = "logfmt")]
     log_format: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum Command {
+    /// Check resources for validity (as `promtool check`).
+    Check {
+        #[command(subcommand)]
+        what: CheckWhat,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum CheckWhat {
+    /// Check if the config files are valid or not.
+    Config {
+        /// The configuration files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn init_logging(f: &Flags) -> anyhow::Result<()> {
@@ -58,6 +94,7 @@ fn init_logging(f: &Flags) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("invalid --log.level {:?}", f.log_level))?;
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match f.log_format.as_str() {
         "json" => builder.json().init(),
@@ -84,6 +121,77 @@ fn open_db(f: &Flags) -> anyhow::Result<Db> {
     Db::open(&f.tsdb_path, opts).with_context(|| format!("opening storage at {}", f.tsdb_path))
 }
 
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+enum ConfigSource {
+    File(PathBuf),
+    /// The embedded default, scraping this server on `port`.
+    Embedded {
+        port: u16,
+    },
+}
+
+impl ConfigSource {
+    fn load(&self) -> Result<LoadedConfig, String> {
+        match self {
+            ConfigSource::File(p) => promlite_config::load_file(p).map_err(|e| e.to_string()),
+            ConfigSource::Embedded { port } => promlite_config::parse_str(
+                &promlite_config::DEFAULT_CONFIG
+                    .replace("localhost:9090", &format!("localhost:{port}")),
+                Path::new("."),
+                Path::new("<embedded default config>"),
+            )
+            .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The running server's shared state.
+struct App {
+    db: Db,
+    scrape: Arc<ScrapeManager>,
+    source: ConfigSource,
+    config: Mutex<Option<Arc<LoadedConfig>>>,
+    discovery: Mutex<Option<Discovery>>,
+    metrics: ServerMetrics,
+    enable_lifecycle: bool,
+    quit: tokio::sync::Notify,
+}
+
+impl App {
+    /// Loads and applies the configuration. On any error the running
+    /// configuration stays in place and `prometheus_config_last_reload_successful` is 0.
+    fn reload(&self) -> Result<(), String> {
+        let res = self.source.load().and_then(|loaded| {
+            let jobs = settings::all_scrape_settings(&loaded.config)?;
+            Ok((loaded, jobs))
+        });
+        let (loaded, jobs) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                self.metrics.reload_success.store(0, Ordering::Relaxed);
+                error!(error = %e, "error loading config; keeping the previous configuration");
+                return Err(e);
+            }
+        };
+        for w in &loaded.warnings {
+            warn!("{w}");
+        }
+        self.scrape.apply_config(jobs);
+        let disc = Discovery::start(&loaded.config, self.scrape.clone());
+        if let Some(old) = self.discovery.lock().replace(disc) {
+            old.stop();
+        }
+        *self.config.lock() = Some(Arc::new(loaded));
+        self.metrics.reload_success.store(1, Ordering::Relaxed);
+        self.metrics
+            .reload_success_ts
+            .store(unix_now() as i64, Ordering::Relaxed);
+        info!("completed loading of configuration file");
+        Ok(())
+    }
+}
+
 async fn healthy() -> &'static str {
     "Prometheus Server is Healthy.\n"
 }
@@ -92,88 +200,43 @@ async fn ready() -> &'static str {
     "Prometheus Server is Ready.\n"
 }
 
-/// Self-monitoring in Prometheus' metric names.
-async fn metrics(State(db): State<Db>) -> impl IntoResponse {
-    let h = db.head();
-    let hm = h.metrics();
-    let dm = db.metrics();
-    let mut out = String::new();
-    let mut put = |name: &str, kind: &str, help: &str, v: f64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-        );
-    };
-    put(
-        "prometheus_tsdb_head_series",
-        "gauge",
-        "Total number of series in the head block.",
-        h.num_series() as f64,
-    );
-    put(
-        "prometheus_tsdb_head_samples_appended_total",
-        "counter",
-        "Total number of appended samples.",
-        hm.samples_appended.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_head_series_created_total",
-        "counter",
-        "Total number of series created in the head",
-        hm.series_created.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_head_series_removed_total",
-        "counter",
-        "Total number of series removed in the head",
-        hm.series_removed.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_out_of_order_samples_total",
-        "counter",
-        "Total number of out of order samples ingestion failed attempts.",
-        hm.out_of_order_samples.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_out_of_bound_samples_total",
-        "counter",
-        "Total number of out of bound samples ingestion failed attempts.",
-        hm.out_of_bound_samples.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_blocks_loaded",
-        "gauge",
-        "Number of currently loaded data blocks",
-        db.blocks().len() as f64,
-    );
-    put(
-        "prometheus_tsdb_compactions_total",
-        "counter",
-        "Total number of compactions that were executed for the partition.",
-        dm.compactions.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_compactions_failed_total",
-        "counter",
-        "Total number of compactions that failed for the partition.",
-        dm.compactions_failed.load(Ordering::Relaxed) as f64,
-    );
-    put(
-        "prometheus_tsdb_storage_blocks_bytes",
-        "gauge",
-        "The number of bytes that are currently used for local storage by all blocks.",
-        db.blocks_size() as f64,
-    );
+async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        metrics::render(&app.db, &app.scrape, &app.metrics),
     )
 }
 
-async fn shutdown_signal() {
+async fn reload_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if !app.enable_lifecycle {
+        return (
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled.".to_string(),
+        );
+    }
+    let a = app.clone();
+    match tokio::task::spawn_blocking(move || a.reload()).await {
+        Ok(Ok(())) => (StatusCode::OK, String::new()),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}"),
+        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn quit_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if !app.enable_lifecycle {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.");
+    }
+    app.quit.notify_one();
+    (StatusCode::OK, "Requesting termination... Goodbye!")
+}
+
+async fn shutdown_signal(app: Arc<App>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -191,18 +254,97 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+        _ = app.quit.notified() => {},
+    }
+}
+
+/// Reloads the configuration on SIGHUP.
+async fn reload_on_sighup(app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let a = app.clone();
+            let _ = tokio::task::spawn_blocking(move || a.reload()).await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = app;
+}
+
+fn check_config(files: &[PathBuf]) -> i32 {
+    let mut code = 0;
+    for f in files {
+        let (c, out) = promlite_config::check_config(f, None);
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{out}");
+        }
+        code = code.max(c);
+    }
+    code
+}
+
+fn config_source(flags: &Flags) -> ConfigSource {
+    match &flags.config_file {
+        Some(p) => ConfigSource::File(p.clone()),
+        None if Path::new("prometheus.yml").exists() => {
+            ConfigSource::File(PathBuf::from("prometheus.yml"))
+        }
+        None => ConfigSource::Embedded {
+            port: flags.listen_address.port(),
+        },
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
+    if let Some(Command::Check {
+        what: CheckWhat::Config { files },
+    }) = &flags.command
+    {
+        std::process::exit(check_config(files));
+    }
     init_logging(&flags)?;
+    let source = config_source(&flags);
+    // Refuse to start on a bad configuration, as Prometheus does.
+    let initial = source
+        .load()
+        .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
+    settings::all_scrape_settings(&initial.config)
+        .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
+    if matches!(source, ConfigSource::Embedded { .. }) {
+        info!("no prometheus.yml found; running the embedded default configuration");
+    }
+
     let db = tokio::task::spawn_blocking({
         let f = flags.clone();
         move || open_db(&f)
     })
     .await??;
+    let seed = xxhash_seed(&flags.listen_address.to_string());
+    let scrape = Arc::new(ScrapeManager::new(Arc::new(db.clone()), seed));
+    let app = Arc::new(App {
+        db: db.clone(),
+        scrape: scrape.clone(),
+        source,
+        config: Mutex::new(None),
+        discovery: Mutex::new(None),
+        metrics: ServerMetrics::default(),
+        enable_lifecycle: flags.enable_lifecycle,
+        quit: tokio::sync::Notify::new(),
+    });
+    app.metrics
+        .start_ts
+        .store(unix_now() as i64, Ordering::Relaxed);
+    if let Err(e) = app.reload() {
+        anyhow::bail!("error loading config: {e}");
+    }
+    tokio::spawn(reload_on_sighup(app.clone()));
 
     let compactor = {
         let db = db.clone();
@@ -219,22 +361,38 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let app = Router::new()
+    let router = Router::new()
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
-        .route("/metrics", get(metrics))
+        .route("/-/reload", post(reload_handler).put(reload_handler))
+        .route("/-/quit", post(quit_handler).put(quit_handler))
+        .route("/metrics", get(metrics_handler))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
-        .with_state(db.clone());
+        .with_state(app.clone());
     let listener = tokio::net::TcpListener::bind(flags.listen_address)
         .await
         .with_context(|| format!("listening on {}", flags.listen_address))?;
-    info!(address = %flags.listen_address, "promlite is ready to receive web requests");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    info!(address = %flags.listen_address, "server is ready to receive web requests");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal(app.clone()))
         .await?;
     info!("shutting down");
+    if let Some(d) = app.discovery.lock().take() {
+        d.stop();
+    }
+    scrape.stop(false).await;
     compactor.abort();
     tokio::task::spawn_blocking(move || db.close()).await??;
     info!("storage closed; bye");
     Ok(())
+}
+
+/// A per-instance seed for scrape offsets, so that two servers scraping the
+/// same targets spread their load (Prometheus hashes hostname and external labels).
+fn xxhash_seed(s: &str) -> u64 {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let mut h = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut h, host.trim().as_bytes());
+    std::hash::Hasher::write(&mut h, s.as_bytes());
+    std::hash::Hasher::finish(&h)
 }
