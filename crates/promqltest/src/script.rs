@@ -448,7 +448,16 @@ pub(crate) fn parse_script(text: &str) -> Result<Vec<Command>> {
                 {
                     continue;
                 }
-                series.push(parse_series_line(b).map_err(ctx)?);
+                let line = parse_series_line(b).map_err(ctx)?;
+                // As in the Go runner, a label set given twice in one block
+                // keeps only its later line.
+                match series
+                    .iter_mut()
+                    .find(|s: &&mut SeriesLine| s.labels == line.labels)
+                {
+                    Some(earlier) => *earlier = line,
+                    None => series.push(line),
+                }
             }
             cmds.push(Command::Load {
                 step,
