@@ -69,7 +69,8 @@ fn own_scripts() {
 #[test]
 fn repeated_label_set_in_one_load_keeps_the_later_line() {
     let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
-    let script = "load 1m\n  m{a=\"1\"} 1 2\n  m{a=\"1\"} 5 6\n\neval instant at 1m m\n  m{a=\"1\"} 6\n";
+    let script =
+        "load 1m\n  m{a=\"1\"} 1 2\n  m{a=\"1\"} 5 6\n\neval instant at 1m m\n  m{a=\"1\"} 6\n";
     let report = runner.run_text("dup.test", script).unwrap();
     assert_eq!(report.counts(), (1, 0, 0), "{:?}", report.evals);
 }
