@@ -250,9 +250,9 @@ fn type_name(t: parser::value::ValueType) -> &'static str {
     }
 }
 
-/// Parses a query with promql-parser.
+/// Parses a query with promql-parser, decoding string literals as Go does.
 pub(crate) fn parse(query: &str) -> Result<Expr> {
-    parser::parse(query).map_err(Error::Parse)
+    crate::literals::parse_query(query)
 }
 
 fn unparen(e: &Expr) -> &Expr {

@@ -284,6 +284,9 @@ pub(crate) fn parse_series_desc(s: &str) -> Result<(Labels, &str)> {
                 {
                     i += 1;
                 }
+                if st == i {
+                    return Err(Error::Syntax(format!("bad label name at byte {i} in {s}")));
+                }
                 s[st..i].to_string()
             };
             while i < b.len() && b[i] == b' ' {

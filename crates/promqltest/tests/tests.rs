@@ -91,3 +91,11 @@ fn load_older_than_the_head_window_is_an_error() {
     let script = "load 1h\n  a 0+1x13\n\nload 1m\n  b 7\n";
     assert!(runner.run_text("window.test", script).is_err());
 }
+
+#[test]
+fn non_ascii_bare_label_name_is_a_syntax_error_not_a_hang() {
+    let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
+    assert!(runner
+        .run_text("bad.test", "load 1m\n  m{Å=\"a\"} 1\n")
+        .is_err());
+}
