@@ -289,7 +289,9 @@ pub(crate) fn finish_names(series: Vec<SeriesData>) -> Result<Vec<SeriesData>> {
         }
         out.push(s);
     }
-    if !any && out.len() < 2 {
+    // Operators keep label sets unique; only dropping names can make two
+    // series equal.
+    if !any {
         return Ok(out);
     }
     let mut idx: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();

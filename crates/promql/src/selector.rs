@@ -114,7 +114,7 @@ fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
 
 impl Evaluator<'_> {
     /// Loads every series matching `vs` with its samples in `[mint, maxt]`,
-    /// sorted by labels.
+    /// in storage order (sorted and deduplicated only for `or` selectors).
     pub(crate) fn select(
         &mut self,
         vs: &VectorSelector,
@@ -128,7 +128,8 @@ impl Evaluator<'_> {
         };
         let mut out: Vec<(Labels, Vec<Point>)> = Vec::new();
         for ms in matcher_sets(vs)? {
-            let set = querier.select(true, Some(&hints), &ms)?;
+            // As Prometheus' engine: unsorted; results are sorted at the end.
+            let set = querier.select(false, Some(&hints), &ms)?;
             for s in set {
                 let s = s?;
                 let mut pts = Vec::new();
