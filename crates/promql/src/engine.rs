@@ -185,7 +185,7 @@ impl Engine {
                         })
                         .collect();
                     if !keeps_order(expr) {
-                        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                        sort_by_labels(&mut out, |s| &s.labels);
                     }
                     Value::Vector(out)
                 } else {
@@ -197,7 +197,7 @@ impl Engine {
                             points: s.points,
                         })
                         .collect();
-                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    sort_by_labels(&mut m, |s| &s.labels);
                     Value::Matrix(m)
                 }
             }
@@ -211,7 +211,7 @@ impl Engine {
                         points: s.points,
                     })
                     .collect();
-                m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                sort_by_labels(&mut m, |s| &s.labels);
                 Value::Matrix(m)
             }
         };
@@ -273,6 +273,25 @@ fn keeps_order(e: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// Sorts by label set (Prometheus' `labels.Compare` order). The pairs of
+/// each set are decoded once up front, so the comparisons do not decode
+/// the packed label sets again and again.
+pub(crate) fn sort_by_labels<T>(v: &mut Vec<T>, labels: impl Fn(&T) -> &Labels) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    {
+        let keys: Vec<Vec<(&str, &str)>> = v
+            .iter()
+            .map(|x| labels(x).iter().map(|l| (l.name, l.value)).collect())
+            .collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    }
+    let mut slots: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// Strips `__name__` (and `__type__`/`__unit__`) from series marked for
@@ -587,6 +606,24 @@ mod tests {
             1
         );
         assert!(vector(e.instant_query(&store(), q, 600_000 + 300_000).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn sort_by_labels_matches_labels_ord() {
+        let mut v: Vec<Labels> = [
+            &[("a", "2")][..],
+            &[("a", "1"), ("b", "1")],
+            &[("a", "1")],
+            &[("__name__", "z")],
+            &[("a", "10")],
+        ]
+        .iter()
+        .map(|p| Labels::from_pairs(p))
+        .collect();
+        let mut want = v.clone();
+        want.sort();
+        sort_by_labels(&mut v, |l| l);
+        assert_eq!(v, want);
     }
 
     #[test]

@@ -388,6 +388,7 @@ impl Evaluator<'_> {
         for s in &arg.series {
             self.check()?;
             let mut res = SeriesData::new(s.labels.clone(), s.drop_name || !keep_name);
+            res.points.reserve_exact(steps.min(s.points.len()));
             let mut w = Window::new();
             let mut saw_floats = false;
             #[allow(clippy::needless_range_loop)] // `i` indexes steps, not only `params`.
