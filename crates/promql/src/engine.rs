@@ -174,7 +174,7 @@ impl Engine {
             Val::Vector(series) => {
                 let series = finish_names(series)?;
                 if instant {
-                    let mut out: Vec<Sample> = series
+                    let out: Vec<Sample> = series
                         .into_iter()
                         .filter_map(|s| {
                             s.points.first().map(|p| Sample {
@@ -184,9 +184,10 @@ impl Engine {
                             })
                         })
                         .collect();
-                    if !keeps_order(expr) {
-                        sort_by_labels(&mut out, |s| &s.labels);
-                    }
+                    // As in Prometheus, an instant vector keeps evaluation
+                    // order (storage order for selectors; the order of
+                    // `sort`, `topk` and the like): sorting 100k label sets
+                    // would cost more than selecting them.
                     Value::Vector(out)
                 } else {
                     let mut m: Vec<Series> = series
@@ -253,26 +254,6 @@ fn type_name(t: parser::value::ValueType) -> &'static str {
 /// Parses a query with promql-parser, decoding string literals as Go does.
 pub(crate) fn parse(query: &str) -> Result<Expr> {
     crate::literals::parse_query(query)
-}
-
-fn unparen(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => unparen(&p.expr),
-        _ => e,
-    }
-}
-
-/// Whether an instant query result keeps the evaluator's order (sort
-/// functions, topk/bottomk and the like).
-fn keeps_order(e: &Expr) -> bool {
-    match unparen(e) {
-        Expr::Call(c) => c.func.name.starts_with("sort"),
-        Expr::Aggregate(a) => {
-            use promql_parser::parser::token::*;
-            matches!(a.op.id(), T_TOPK | T_BOTTOMK)
-        }
-        _ => false,
-    }
 }
 
 /// Sorts by label set (Prometheus' `labels.Compare` order). The pairs of
