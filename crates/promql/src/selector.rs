@@ -136,6 +136,9 @@ impl Evaluator<'_> {
             // As Prometheus' engine: unsorted; results are sorted at the end.
             let set = querier.select(false, Some(&hints), ms)?;
             for s in set {
+                if out.len() % 1024 == 1023 {
+                    self.check()?;
+                }
                 let s = s?;
                 let pts = &mut buf;
                 pts.clear();
