@@ -75,6 +75,11 @@ impl Window {
         }
         &pts[self.lo..self.hi]
     }
+
+    /// The index range of the last [`Window::slice`].
+    pub(crate) fn bounds(&self) -> (usize, usize) {
+        (self.lo, self.hi)
+    }
 }
 
 fn convert_matcher(m: &PMatcher) -> Result<Matcher> {
