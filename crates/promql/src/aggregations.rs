@@ -78,7 +78,7 @@ impl Evaluator<'_> {
             }
         }
         let input = self.eval_vector(&a.expr)?;
-        if op == T_COUNT_VALUES && (label.is_empty() || label.contains('\u{fffd}')) {
+        if op == T_COUNT_VALUES && (label.is_empty() || crate::literals::has_invalid_utf8(&label)) {
             return Err(Error::InvalidLabelName(label));
         }
         if matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO) {

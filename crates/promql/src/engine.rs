@@ -174,7 +174,7 @@ impl Engine {
             Val::Vector(series) => {
                 let series = finish_names(series)?;
                 if instant {
-                    let mut out: Vec<Sample> = series
+                    let out: Vec<Sample> = series
                         .into_iter()
                         .filter_map(|s| {
                             s.points.first().map(|p| Sample {
@@ -184,9 +184,10 @@ impl Engine {
                             })
                         })
                         .collect();
-                    if !keeps_order(expr) {
-                        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-                    }
+                    // As in Prometheus, an instant vector keeps evaluation
+                    // order (storage order for selectors; the order of
+                    // `sort`, `topk` and the like): sorting 100k label sets
+                    // would cost more than selecting them.
                     Value::Vector(out)
                 } else {
                     let mut m: Vec<Series> = series
@@ -197,7 +198,7 @@ impl Engine {
                             points: s.points,
                         })
                         .collect();
-                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    sort_by_labels(&mut m, |s| &s.labels);
                     Value::Matrix(m)
                 }
             }
@@ -211,7 +212,7 @@ impl Engine {
                         points: s.points,
                     })
                     .collect();
-                m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                sort_by_labels(&mut m, |s| &s.labels);
                 Value::Matrix(m)
             }
         };
@@ -250,29 +251,28 @@ fn type_name(t: parser::value::ValueType) -> &'static str {
     }
 }
 
-/// Parses a query with promql-parser.
+/// Parses a query with promql-parser, decoding string literals as Go does.
 pub(crate) fn parse(query: &str) -> Result<Expr> {
-    parser::parse(query).map_err(Error::Parse)
+    crate::literals::parse_query(query)
 }
 
-fn unparen(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => unparen(&p.expr),
-        _ => e,
+/// Sorts by label set (Prometheus' `labels.Compare` order). The pairs of
+/// each set are decoded once up front, so the comparisons do not decode
+/// the packed label sets again and again.
+pub(crate) fn sort_by_labels<T>(v: &mut Vec<T>, labels: impl Fn(&T) -> &Labels) {
+    if v.len() < 2 {
+        return;
     }
-}
-
-/// Whether an instant query result keeps the evaluator's order (sort
-/// functions, topk/bottomk and the like).
-fn keeps_order(e: &Expr) -> bool {
-    match unparen(e) {
-        Expr::Call(c) => c.func.name.starts_with("sort"),
-        Expr::Aggregate(a) => {
-            use promql_parser::parser::token::*;
-            matches!(a.op.id(), T_TOPK | T_BOTTOMK)
-        }
-        _ => false,
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    {
+        let keys: Vec<Vec<(&str, &str)>> = v
+            .iter()
+            .map(|x| labels(x).iter().map(|l| (l.name, l.value)).collect())
+            .collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     }
+    let mut slots: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// Strips `__name__` (and `__type__`/`__unit__`) from series marked for
@@ -289,7 +289,9 @@ pub(crate) fn finish_names(series: Vec<SeriesData>) -> Result<Vec<SeriesData>> {
         }
         out.push(s);
     }
-    if !any && out.len() < 2 {
+    // Operators keep label sets unique; only dropping names can make two
+    // series equal.
+    if !any {
         return Ok(out);
     }
     let mut idx: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
@@ -585,6 +587,24 @@ mod tests {
             1
         );
         assert!(vector(e.instant_query(&store(), q, 600_000 + 300_000).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn sort_by_labels_matches_labels_ord() {
+        let mut v: Vec<Labels> = [
+            &[("a", "2")][..],
+            &[("a", "1"), ("b", "1")],
+            &[("a", "1")],
+            &[("__name__", "z")],
+            &[("a", "10")],
+        ]
+        .iter()
+        .map(|p| Labels::from_pairs(p))
+        .collect();
+        let mut want = v.clone();
+        want.sort();
+        sort_by_labels(&mut v, |l| l);
+        assert_eq!(v, want);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub enum Error {
     #[error("Scalar value {0} overflows int64")]
     ParameterOverflow(f64),
     /// A label name produced at query time is not valid.
-    #[error("invalid label name {0:?}")]
+    #[error("invalid label name {}", crate::literals::go_quote(.0))]
     InvalidLabelName(String),
     /// A regular expression given to a function did not compile.
     #[error("invalid regular expression in label_replace(): {0}")]

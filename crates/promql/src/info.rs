@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use promlite_model::{Labels, METRIC_NAME};
 use promql_parser::label::{MatchOp, Matcher as PMatcher};
+use promql_parser::parser::token::T_EQL_REGEX;
 use promql_parser::parser::{Expr, VectorSelector};
 
 use crate::engine::{Evaluator, StepCursor, Val};
@@ -37,9 +38,19 @@ pub(crate) fn eval_info(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
     if let Some(n) = &sel.name {
         name_matchers.push(PMatcher::new(MatchOp::Equal, METRIC_NAME, n));
     }
+    let has_positive = name_matchers
+        .iter()
+        .any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Re(_)));
     if name_matchers.is_empty() {
         sel.name = Some("target_info".to_string());
         name_matchers.push(PMatcher::new(MatchOp::Equal, METRIC_NAME, "target_info"));
+    } else if !has_positive {
+        // Prometheus' effectiveInfoNameMatchers: with only negated name
+        // matchers, info series are still limited to `*_info` metrics.
+        let m = PMatcher::new_matcher(T_EQL_REGEX, METRIC_NAME.to_string(), ".+_info".to_string())
+            .map_err(Error::InvalidArgument)?;
+        sel.matchers.matchers.push(m.clone());
+        name_matchers.push(m);
     }
     // Data-label matchers filter the info series; they are not used to select.
     let data_matchers: Vec<PMatcher> = sel

@@ -39,11 +39,13 @@ mod error;
 mod format;
 mod functions;
 mod info;
+mod literals;
 mod selector;
 mod value;
 
 pub use engine::{CancelFlag, Engine, EngineOpts};
 pub use error::{Error, Result};
+pub use literals::parse_query;
 /// The parsed expression type accepted by [`Engine::instant_query_expr`].
 pub use promql_parser::parser::Expr;
 pub use value::{Point, QueryResult, Sample, Series, Value};

@@ -75,6 +75,11 @@ impl Window {
         }
         &pts[self.lo..self.hi]
     }
+
+    /// The index range of the last [`Window::slice`].
+    pub(crate) fn bounds(&self) -> (usize, usize) {
+        (self.lo, self.hi)
+    }
 }
 
 fn convert_matcher(m: &PMatcher) -> Result<Matcher> {
@@ -114,7 +119,7 @@ fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
 
 impl Evaluator<'_> {
     /// Loads every series matching `vs` with its samples in `[mint, maxt]`,
-    /// sorted by labels.
+    /// in storage order (sorted and deduplicated only for `or` selectors).
     pub(crate) fn select(
         &mut self,
         vs: &VectorSelector,
@@ -127,11 +132,21 @@ impl Evaluator<'_> {
             end: maxt,
         };
         let mut out: Vec<(Labels, Vec<Point>)> = Vec::new();
-        for ms in matcher_sets(vs)? {
-            let set = querier.select(true, Some(&hints), &ms)?;
+        // Samples are decoded into one reused buffer and then copied out at
+        // their exact size: one allocation per series instead of a
+        // doubling series of them.
+        let mut buf: Vec<Point> = Vec::new();
+        let sets = matcher_sets(vs)?;
+        for ms in &sets {
+            // As Prometheus' engine: unsorted; results are sorted at the end.
+            let set = querier.select(false, Some(&hints), ms)?;
             for s in set {
+                if out.len() % 1024 == 1023 {
+                    self.check()?;
+                }
                 let s = s?;
-                let mut pts = Vec::new();
+                let pts = &mut buf;
+                pts.clear();
                 let mut it = s.iterator();
                 let mut vt = it.seek(mint);
                 while vt == promlite_storage::ValueType::Float {
@@ -145,11 +160,12 @@ impl Evaluator<'_> {
                 if let Some(e) = it.err() {
                     return Err(Error::InvalidArgument(e.to_string()));
                 }
-                out.push((s.labels().clone(), pts));
+                out.push((s.labels().clone(), pts.as_slice().to_vec()));
             }
         }
-        if out.len() > 1 {
-            out.sort_by(|a, b| a.0.cmp(&b.0));
+        // Only `or` selectors can select a series twice.
+        if sets.len() > 1 && out.len() > 1 {
+            crate::engine::sort_by_labels(&mut out, |s| &s.0);
             out.dedup_by(|a, b| a.0 == b.0);
         }
         Ok(out)
@@ -184,8 +200,12 @@ impl Evaluator<'_> {
         let data = self.select(vs, first - lookback + 1, last)?;
         let steps = self.steps();
         let mut out = Vec::with_capacity(data.len());
+        // A sample is seen by at most this many steps (its lookback).
+        let per_sample = (lookback / self.interval.max(1)) as usize + 1;
         for (labels, pts) in data {
             let mut s = SeriesData::new(labels, false);
+            s.points
+                .reserve_exact(steps.min(pts.len().saturating_mul(per_sample)));
             let mut j = 0usize;
             for i in 0..steps {
                 let ts = self.step_ts(i);

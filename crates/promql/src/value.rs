@@ -36,9 +36,11 @@ pub struct Series {
 /// The value a query returns (Prometheus' `parser.Value`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// An instant vector.
+    /// An instant vector, in evaluation order as in Prometheus (not sorted
+    /// by labels; `sort()`, `topk()` and the like define their order).
     Vector(Vec<Sample>),
-    /// A range vector (range queries, or an instant query of a matrix).
+    /// A range vector (range queries, or an instant query of a matrix),
+    /// sorted by labels.
     Matrix(Vec<Series>),
     /// A scalar at a timestamp.
     Scalar {

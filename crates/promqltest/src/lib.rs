@@ -5,14 +5,14 @@
 //! [`promlite_storage::Appendable`] side into a storage made by a
 //! [`StorageFactory`], evaluates every `eval` with [`promlite_promql`] and
 //! checks the result, including the implicit `@`-pinning and range-mode
-//! checks of the Go runner. [`MemStorage`] is the in-memory storage used
-//! until the TSDB head takes its place.
+//! checks of the Go runner. [`tsdb_storage`] makes the storage the scripts
+//! run on: an in-memory `promlite_tsdb::Db` configured like Prometheus'
+//! test storage.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use promlite_promqltest::{MemStorage, Runner, SkipList};
+//! use promlite_promqltest::{tsdb_storage, Runner, SkipList};
 //!
-//! let runner = Runner::new(Box::new(|| Arc::new(MemStorage::new())), SkipList::new());
+//! let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
 //! let report = runner
 //!     .run_text("doc.test", "load 1m\n  up 1 2 3\n\neval instant at 2m up\n  up 3\n")
 //!     .unwrap();
@@ -31,4 +31,4 @@ pub use runner::{
     parse_skip_list, test_engine, EvalOutcome, FileReport, Runner, SkipEntry, SkipList,
     StorageFactory,
 };
-pub use storage::{MemStorage, TestStorage};
+pub use storage::{tsdb_storage, tsdb_test_options, TestStorage};

@@ -11,9 +11,8 @@
 //!   `engine-gap`); review the reasons before committing them.
 
 use std::io::Write;
-use std::sync::Arc;
 
-use promlite_promqltest::{parse_skip_list, MemStorage, Runner, SkipList};
+use promlite_promqltest::{parse_skip_list, tsdb_storage, Runner, SkipList};
 
 fn main() {
     let mut skips = SkipList::new();
@@ -40,7 +39,7 @@ fn main() {
             _ => files.push(a),
         }
     }
-    let runner = Runner::new(Box::new(|| Arc::new(MemStorage::new())), skips);
+    let runner = Runner::new(Box::new(tsdb_storage), skips);
     let (mut tp, mut tf, mut ts) = (0, 0, 0);
     let mut skip_lines = Vec::new();
     let mut known_lines = Vec::new();

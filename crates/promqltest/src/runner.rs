@@ -273,7 +273,7 @@ impl Runner {
     }
 
     fn run_eval(&self, st: &State, ev: &Eval) -> std::result::Result<(), String> {
-        let expr = promql_parser::parser::parse(&ev.expr).map_err(|e| format!("parse: {e}"))?;
+        let expr = promlite_promql::parse_query(&ev.expr).map_err(|e| format!("parse: {e}"))?;
         let q: &dyn promlite_storage::Queryable = st.storage.as_ref();
         match ev.kind {
             EvalKind::Range { start, end, step } => {

@@ -284,6 +284,9 @@ pub(crate) fn parse_series_desc(s: &str) -> Result<(Labels, &str)> {
                 {
                     i += 1;
                 }
+                if st == i {
+                    return Err(Error::Syntax(format!("bad label name at byte {i} in {s}")));
+                }
                 s[st..i].to_string()
             };
             while i < b.len() && b[i] == b' ' {
@@ -448,7 +451,16 @@ pub(crate) fn parse_script(text: &str) -> Result<Vec<Command>> {
                 {
                     continue;
                 }
-                series.push(parse_series_line(b).map_err(ctx)?);
+                let line = parse_series_line(b).map_err(ctx)?;
+                // As in the Go runner, a label set given twice in one block
+                // keeps only its later line.
+                match series
+                    .iter_mut()
+                    .find(|s: &&mut SeriesLine| s.labels == line.labels)
+                {
+                    Some(earlier) => *earlier = line,
+                    None => series.push(line),
+                }
             }
             cmds.push(Command::Load {
                 step,

@@ -2,9 +2,8 @@
 //! `../shared/promqltest/` and over our own `testdata/promql/*.test`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use promlite_promqltest::{parse_skip_list, MemStorage, Runner, SkipList};
+use promlite_promqltest::{parse_skip_list, tsdb_storage, Runner, SkipList};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -33,7 +32,7 @@ fn test_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run_dir(dir: &Path) {
-    let runner = Runner::new(Box::new(|| Arc::new(MemStorage::new())), skips());
+    let runner = Runner::new(Box::new(tsdb_storage), skips());
     let mut problems = Vec::new();
     for f in test_files(dir) {
         let report = runner.run_file(&f).unwrap();
@@ -65,4 +64,38 @@ fn prometheus_conformance_scripts() {
 #[test]
 fn own_scripts() {
     run_dir(&workspace_root().join("testdata/promql"));
+}
+
+#[test]
+fn repeated_label_set_in_one_load_keeps_the_later_line() {
+    let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
+    let script =
+        "load 1m\n  m{a=\"1\"} 1 2\n  m{a=\"1\"} 5 6\n\neval instant at 1m m\n  m{a=\"1\"} 6\n";
+    let report = runner.run_text("dup.test", script).unwrap();
+    assert_eq!(report.counts(), (1, 0, 0), "{:?}", report.evals);
+}
+
+#[test]
+fn loads_are_additive_within_the_twelve_hour_window() {
+    let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
+    let script = "load 1h\n  a 0+1x11\n\nload 1m\n  b 7\n\neval instant at 1m b\n  b 7\n";
+    let report = runner.run_text("window.test", script).unwrap();
+    assert_eq!(report.counts(), (1, 0, 0), "{:?}", report.evals);
+}
+
+#[test]
+fn load_older_than_the_head_window_is_an_error() {
+    // Prometheus' test storage has a 24h block range: the head takes
+    // samples at most 12h older than its newest one.
+    let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
+    let script = "load 1h\n  a 0+1x13\n\nload 1m\n  b 7\n";
+    assert!(runner.run_text("window.test", script).is_err());
+}
+
+#[test]
+fn non_ascii_bare_label_name_is_a_syntax_error_not_a_hang() {
+    let runner = Runner::new(Box::new(tsdb_storage), SkipList::new());
+    assert!(runner
+        .run_text("bad.test", "load 1m\n  m{Å=\"a\"} 1\n")
+        .is_err());
 }

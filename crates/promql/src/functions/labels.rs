@@ -87,9 +87,11 @@ impl Evaluator<'_> {
         let re_s = string_arg(args[4])?;
         let re = regex::Regex::new(&format!("^(?s:{re_s})$"))
             .map_err(|_| Error::InvalidRegex(re_s.clone()))?;
-        if dst.is_empty() || dst.contains('\u{fffd}') {
+        if dst.is_empty() || crate::literals::has_invalid_utf8(&dst) {
+            let quoted = crate::literals::go_quote(&dst);
             return Err(Error::InvalidArgument(format!(
-                "invalid destination label name in label_replace(): {dst}"
+                "invalid destination label name in label_replace(): {}",
+                quoted.trim_matches('"')
             )));
         }
         let mut out = Vec::with_capacity(v.len());
@@ -119,6 +121,13 @@ impl Evaluator<'_> {
             .iter()
             .map(|a| string_arg(a))
             .collect::<Result<_>>()?;
+        if dst.is_empty() || crate::literals::has_invalid_utf8(&dst) {
+            let quoted = crate::literals::go_quote(&dst);
+            return Err(Error::InvalidArgument(format!(
+                "invalid destination label name in label_join(): {}",
+                quoted.trim_matches('"')
+            )));
+        }
         let mut out = Vec::with_capacity(v.len());
         for mut s in v {
             let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get_or_empty(n)).collect();

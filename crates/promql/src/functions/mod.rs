@@ -385,9 +385,22 @@ impl Evaluator<'_> {
         let counter = matches!(name, "rate" | "increase");
         let mut out = Vec::with_capacity(arg.series.len());
         let mut scratch: Vec<f64> = Vec::new();
+        let mut resets: Vec<u32> = Vec::new();
         for s in &arg.series {
             self.check()?;
+            // resets[k]: counter resets at indices 1..=k, so a window can
+            // tell in O(1) whether it needs the per-point reset scan.
+            resets.clear();
+            if counter {
+                let mut n = 0u32;
+                resets.push(0);
+                for w in s.points.windows(2) {
+                    n += u32::from(w[1].v < w[0].v);
+                    resets.push(n);
+                }
+            }
             let mut res = SeriesData::new(s.labels.clone(), s.drop_name || !keep_name);
+            res.points.reserve_exact(steps.min(s.points.len()));
             let mut w = Window::new();
             let mut saw_floats = false;
             #[allow(clippy::needless_range_loop)] // `i` indexes steps, not only `params`.
@@ -400,9 +413,17 @@ impl Evaluator<'_> {
                 }
                 saw_floats = true;
                 let start = end - arg.range;
+                let scan = counter && {
+                    let (lo, hi) = w.bounds();
+                    resets.get(hi - 1) != resets.get(lo)
+                };
                 let v = match name {
-                    "rate" => rate::extrapolated_rate(pts, start, end, arg.range, true, true),
-                    "increase" => rate::extrapolated_rate(pts, start, end, arg.range, true, false),
+                    "rate" => {
+                        rate::extrapolated_rate_with(pts, start, end, arg.range, true, true, scan)
+                    }
+                    "increase" => {
+                        rate::extrapolated_rate_with(pts, start, end, arg.range, true, false, scan)
+                    }
                     "delta" => rate::extrapolated_rate(pts, start, end, arg.range, false, false),
                     "irate" => rate::instant_value(pts, true),
                     "idelta" => rate::instant_value(pts, false),

@@ -27,13 +27,36 @@ pub(crate) fn extrapolated_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
+    extrapolated_rate_with(
+        pts,
+        range_start,
+        range_end,
+        range_ms,
+        is_counter,
+        is_rate,
+        is_counter,
+    )
+}
+
+/// [`extrapolated_rate`] for a caller that knows whether the window holds
+/// a counter reset: with `scan_resets` false the per-point reset scan is
+/// skipped (the result is the same when there is no reset).
+pub(crate) fn extrapolated_rate_with(
+    pts: &[Point],
+    range_start: i64,
+    range_end: i64,
+    range_ms: i64,
+    is_counter: bool,
+    is_rate: bool,
+    scan_resets: bool,
+) -> Option<f64> {
     if pts.len() < 2 {
         return None;
     }
     let first = pts[0];
     let last = pts[pts.len() - 1];
     let mut result = last.v - first.v;
-    if is_counter {
+    if is_counter && scan_resets {
         let mut prev = first.v;
         for p in &pts[1..] {
             if p.v < prev {
@@ -180,6 +203,16 @@ mod tests {
         assert!((inc - 40.0).abs() < 1e-9, "{inc}");
         let delta = extrapolated_rate(&p, 0, 120_000, 120_000, false, false).unwrap();
         assert!((delta - 40.0).abs() < 1e-9, "{delta}");
+    }
+
+    #[test]
+    fn skipping_the_reset_scan_is_exact_without_resets() {
+        let p = pts(&[(15_000, 3.0), (30_000, 7.5), (45_000, 7.5), (60_000, 11.0)]);
+        for is_rate in [true, false] {
+            let full = extrapolated_rate(&p, 0, 60_000, 60_000, true, is_rate).unwrap();
+            let fast = extrapolated_rate_with(&p, 0, 60_000, 60_000, true, is_rate, false).unwrap();
+            assert_eq!(full.to_bits(), fast.to_bits());
+        }
     }
 
     #[test]
