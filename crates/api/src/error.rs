@@ -227,12 +227,13 @@ impl IntoResponse for ApiError {
         if typ == ErrorType::Internal {
             tracing::error!(target: "api", error = %self, "internal error");
         }
-        let body = serde_json::json!({
-            "status": "error",
-            "errorType": typ.as_str(),
-            "error": self.to_string(),
-        });
-        json_response(typ.status(), body.to_string())
+        // Built by hand to keep Prometheus' member order.
+        let msg = serde_json::to_string(&self.to_string()).unwrap_or_else(|_| "\"\"".into());
+        let body = format!(
+            "{{\"status\":\"error\",\"errorType\":\"{}\",\"error\":{msg}}}",
+            typ.as_str()
+        );
+        json_response(typ.status(), body)
     }
 }
 

@@ -183,7 +183,15 @@ fn convert_matcher(m: &PMatcher) -> std::result::Result<Matcher, ParamError> {
 /// Prometheus' `parser.ParseMetricSelector`: a vector selector without
 /// offset or `@`, as the matcher sets it stands for (several for `or`).
 pub(crate) fn parse_selector(s: &str) -> std::result::Result<Vec<Vec<Matcher>>, ParamError> {
-    let expr = promql_parser::parser::parse(s).map_err(ParamError::Parse)?;
+    let expr = promql_parser::parser::parse(s).map_err(|e| {
+        // promql-parser checks this while parsing; Prometheus'
+        // ParseMetricSelector leaves it to parseMatchersParam.
+        if e.contains("vector selector must contain at least one non-empty matcher") {
+            ParamError::EmptyMatcher
+        } else {
+            ParamError::Parse(e)
+        }
+    })?;
     let vs = match expr {
         Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => vs,
         _ => {
