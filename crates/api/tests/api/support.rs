@@ -19,12 +19,15 @@ pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(pairs)
 }
 
+/// The value of a fixture series at its i-th sample.
+type ValueFn = Box<dyn Fn(i64) -> f64>;
+
 /// An in-memory TSDB with `up`, `http_requests_total` and `special`
 /// series, samples every 15s from T0 to T0+300s.
 pub(crate) fn fixture_db() -> Arc<Db> {
     let db = Arc::new(Db::open_in_memory(DbOptions::default()));
     let mut app = db.appender();
-    let series: Vec<(Labels, Box<dyn Fn(i64) -> f64>)> = vec![
+    let series: Vec<(Labels, ValueFn)> = vec![
         (
             labels(&[("__name__", "up"), ("job", "api"), ("instance", "a")]),
             Box::new(|_| 1.0),
