@@ -113,7 +113,13 @@ pub fn router(state: ApiState) -> Router {
             "/admin/tsdb/clean_tombstones",
             post(admin::clean_tombstones).put(admin::clean_tombstones),
         )
-        .route("/write", post(remote_write::write));
+        .route("/scrape_pools", get(targets::scrape_pools))
+        .route("/notifications", get(targets::notifications))
+        .route("/write", post(remote_write::write))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            lifecycle::cors,
+        ));
 
     let gated = Router::new()
         .nest("/api/v1", v1)

@@ -4,7 +4,7 @@
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::error::plain;
 use crate::state::ApiState;
@@ -97,4 +97,46 @@ pub(crate) async fn only_post_or_put() -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         "Only POST or PUT requests allowed".to_string(),
     )
+}
+
+const CORS_HEADERS: [(&str, &str); 4] = [
+    (
+        "access-control-allow-headers",
+        "Accept, Authorization, Content-Type, Origin",
+    ),
+    ("access-control-allow-methods", "GET, POST, OPTIONS"),
+    ("access-control-expose-headers", "Date"),
+    ("vary", "Origin"),
+];
+
+/// Prometheus' `httputil.SetCORS` for the API, and `OPTIONS` answered with
+/// 204 as its `/*path` options route does.
+pub(crate) async fn cors(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    use crate::state::Cors;
+    use axum::http::{HeaderValue, Method};
+    let origin = req
+        .headers()
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut res = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let Some(origin) = origin.filter(|o| !o.is_empty()) {
+        let h = res.headers_mut();
+        for (k, v) in CORS_HEADERS {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+        let allow = match &state.inner.cors {
+            Cors::Any => Some("*".to_string()),
+            Cors::Pattern(re) if re.is_match(&origin) => Some(origin),
+            _ => None,
+        };
+        if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            h.insert("access-control-allow-origin", v);
+        }
+    }
+    res
 }

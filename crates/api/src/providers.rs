@@ -100,6 +100,19 @@ pub trait TargetsProvider: Send + Sync {
     fn dropped_targets(&self) -> Vec<DroppedTarget>;
     /// Metadata per active target.
     fn target_metadata(&self) -> Vec<TargetMetadata>;
+    /// The configured scrape pools, sorted; by default the pools of the
+    /// active and dropped targets.
+    fn scrape_pools(&self) -> Vec<String> {
+        let mut pools: Vec<String> = self
+            .active_targets()
+            .into_iter()
+            .map(|t| t.scrape_pool)
+            .chain(self.dropped_targets().into_iter().map(|t| t.scrape_pool))
+            .collect();
+        pools.sort();
+        pools.dedup();
+        pools
+    }
 }
 
 /// An alert as `/api/v1/alerts` and rule listings show it.

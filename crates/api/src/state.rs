@@ -35,6 +35,9 @@ pub struct ApiOptions {
     pub max_remote_write_decoded_bytes: usize,
     /// `global.external_labels`, added by `/federate` to series lacking them.
     pub external_labels: Labels,
+    /// `--web.cors.origin`: a regular expression (anchored) of the origins
+    /// allowed to read API responses; `.*` answers `*`.
+    pub cors_origin: String,
 }
 
 impl Default for ApiOptions {
@@ -50,6 +53,7 @@ impl Default for ApiOptions {
             max_remote_write_body_bytes: 32 << 20,
             max_remote_write_decoded_bytes: 256 << 20,
             external_labels: Labels::empty(),
+            cors_origin: ".*".to_string(),
         }
     }
 }
@@ -66,6 +70,17 @@ pub(crate) struct Inner {
     pub(crate) rules: Option<Arc<dyn RulesProvider>>,
     pub(crate) status: Option<Arc<dyn StatusProvider>>,
     pub(crate) admin: Option<Arc<dyn TsdbAdmin>>,
+    /// The compiled CORS origin pattern; `None` means any origin (`*`) and
+    /// an invalid pattern allows none.
+    pub(crate) cors: Cors,
+}
+
+/// How to answer a request's `Origin`.
+#[derive(Debug)]
+pub(crate) enum Cors {
+    Any,
+    Pattern(regex::Regex),
+    Nothing,
 }
 
 /// What the handlers share: storage, engine, options and providers.
@@ -175,6 +190,17 @@ impl ApiStateBuilder {
     /// The state; not ready until [`ApiState::set_ready`].
     pub fn build(self) -> ApiState {
         let slots = self.opts.max_concurrency.max(1);
+        let cors = if self.opts.cors_origin == ".*" {
+            Cors::Any
+        } else {
+            match regex::Regex::new(&format!("^(?:{})$", self.opts.cors_origin)) {
+                Ok(re) => Cors::Pattern(re),
+                Err(e) => {
+                    tracing::error!(target: "api", error = %e, "invalid CORS origin pattern; CORS disabled");
+                    Cors::Nothing
+                }
+            }
+        };
         ApiState {
             inner: Arc::new(Inner {
                 queryable: self.queryable,
@@ -188,6 +214,7 @@ impl ApiStateBuilder {
                 rules: self.rules,
                 status: self.status,
                 admin: self.admin,
+                cors,
             }),
         }
     }

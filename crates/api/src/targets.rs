@@ -233,3 +233,19 @@ pub(crate) async fn alertmanagers(State(state): State<ApiState>) -> Response {
     }))
     .into_response()
 }
+
+/// `GET /api/v1/scrape_pools`.
+pub(crate) async fn scrape_pools(State(state): State<ApiState>) -> Response {
+    let pools = state
+        .inner
+        .targets
+        .as_ref()
+        .map(|t| t.scrape_pools())
+        .unwrap_or_default();
+    Success::json(&serde_json::json!({ "scrapePools": pools })).into_response()
+}
+
+/// `GET /api/v1/notifications`: promlite has no server notifications.
+pub(crate) async fn notifications() -> Response {
+    Success::raw("[]".to_string()).into_response()
+}

@@ -215,3 +215,61 @@ async fn status_provider_supplies_config_and_flags() {
         r#"{"status":"success","data":{"web.enable-lifecycle":"false"}}"#
     );
 }
+
+#[tokio::test]
+async fn cors_headers_and_options() {
+    let app = app();
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/labels")
+        .header("Origin", "http://grafana.example")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        res.headers()["access-control-allow-methods"],
+        "GET, POST, OPTIONS"
+    );
+    let r = request(&app, axum::http::Method::OPTIONS, "/api/v1/query").await;
+    assert_eq!(r.status, 204);
+    let r = get(&app, "/api/v1/labels").await;
+    assert_eq!(r.status, 200);
+
+    let app = router(state_with(ApiOptions {
+        cors_origin: "https://ok\\.example".into(),
+        ..ApiOptions::default()
+    }));
+    for (origin, allowed) in [
+        ("https://ok.example", true),
+        ("https://evil.example", false),
+    ] {
+        let req = axum::http::Request::builder()
+            .uri("/api/v1/labels")
+            .header("Origin", origin)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+        assert_eq!(
+            res.headers().contains_key("access-control-allow-origin"),
+            allowed,
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn scrape_pools_and_notifications() {
+    let r = get(&app(), "/api/v1/scrape_pools").await;
+    assert_eq!(r.body, r#"{"status":"success","data":{"scrapePools":[]}}"#);
+    let state = builder_for(fixture_db())
+        .with_targets(Arc::new(Targets))
+        .build();
+    state.set_ready(true);
+    let r = get(&router(state), "/api/v1/scrape_pools").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"scrapePools":["a","b"]}}"#
+    );
+    let r = get(&app(), "/api/v1/notifications").await;
+    assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
+}
