@@ -136,6 +136,9 @@ pub enum ApiError {
     /// The query engine failed.
     #[error("{0}")]
     Query(#[from] promlite_promql::Error),
+    /// The query waited for a concurrency slot longer than its timeout.
+    #[error("query timed out in query queue")]
+    QueueTimeout,
     /// Reading from storage failed (series, labels).
     #[error("{0}")]
     Storage(#[from] promlite_storage::Error),
@@ -184,6 +187,7 @@ impl ApiError {
                 Q::Storage(_) => ErrorType::Internal,
                 _ => ErrorType::Execution,
             },
+            ApiError::QueueTimeout => ErrorType::Timeout,
             ApiError::Storage(_) => ErrorType::Execution,
             ApiError::AdminDisabled | ApiError::TsdbNotReady => ErrorType::Unavailable,
             ApiError::Provider { .. } | ApiError::Task(_) => ErrorType::Internal,

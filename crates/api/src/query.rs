@@ -91,12 +91,12 @@ where
         + 'static,
 {
     let queued_at = Instant::now();
-    let permit = state
-        .inner
-        .query_slots
-        .clone()
-        .acquire_owned()
+    let deadline = tokio::time::Instant::now() + timeout;
+    // As in Prometheus, time spent waiting for a slot counts against the
+    // query's timeout.
+    let permit = tokio::time::timeout_at(deadline, state.inner.query_slots.clone().acquire_owned())
         .await
+        .map_err(|_| ApiError::QueueTimeout)?
         .map_err(|_| ApiError::Query(promlite_promql::Error::Canceled))?;
     let queued = queued_at.elapsed();
     let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
@@ -108,7 +108,7 @@ where
         let _permit = permit;
         job(queryable.as_ref(), cancel)
     });
-    match tokio::time::timeout(timeout, handle).await {
+    match tokio::time::timeout_at(deadline, handle).await {
         Ok(joined) => {
             let res = joined??;
             Ok((
@@ -265,4 +265,119 @@ pub(crate) async fn parse_query_ast(
     let expr = parse_query(p.get("query"))?;
     let v = serde_json::to_value(&expr).unwrap_or(serde_json::Value::Null);
     Ok(Success::json(&v).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promlite_model::Labels;
+    use promlite_storage::{Appendable, Appender, Querier, Queryable, SeriesRef};
+
+    struct Empty;
+
+    impl Queryable for Empty {
+        fn querier(&self, _: i64, _: i64) -> promlite_storage::Result<Box<dyn Querier>> {
+            Ok(Box::new(promlite_storage::VecQuerier::new(Vec::new())))
+        }
+    }
+
+    impl Appendable for Empty {
+        fn appender(&self) -> Box<dyn Appender> {
+            struct Nop;
+            impl Appender for Nop {
+                fn append(
+                    &mut self,
+                    _: Option<SeriesRef>,
+                    _: &Labels,
+                    _: i64,
+                    _: f64,
+                ) -> promlite_storage::Result<SeriesRef> {
+                    Ok(SeriesRef(0))
+                }
+                fn commit(self: Box<Self>) -> promlite_storage::Result<()> {
+                    Ok(())
+                }
+                fn rollback(self: Box<Self>) -> promlite_storage::Result<()> {
+                    Ok(())
+                }
+            }
+            Box::new(Nop)
+        }
+    }
+
+    fn state(slots: usize) -> ApiState {
+        ApiState::builder(
+            Arc::new(Empty),
+            Arc::new(Empty),
+            Arc::new(Engine::default()),
+        )
+        .options(crate::ApiOptions {
+            max_concurrency: slots,
+            ..crate::ApiOptions::default()
+        })
+        .build()
+    }
+
+    /// A job that spins until cancelled and reports that it saw the flag.
+    fn spin(
+        seen: Arc<AtomicBool>,
+    ) -> impl FnOnce(
+        &dyn promlite_storage::Queryable,
+        CancelFlag,
+    ) -> promlite_promql::Result<QueryResult>
+           + Send
+           + 'static {
+        move |_, cancel| {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !cancel.load(Ordering::Acquire) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seen.store(cancel.load(Ordering::Acquire), Ordering::Release);
+            Err(promlite_promql::Error::Canceled)
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_request_cancels_the_query() {
+        let st = state(1);
+        let seen = Arc::new(AtomicBool::new(false));
+        let fut = run(&st, Duration::from_secs(10), spin(seen.clone()));
+        // The client goes away: the handler future is dropped mid-query.
+        assert!(tokio::time::timeout(Duration::from_millis(50), fut)
+            .await
+            .is_err());
+        // The slot is released once the evaluation has stopped.
+        let permit = tokio::time::timeout(
+            Duration::from_secs(2),
+            st.inner.query_slots.clone().acquire_owned(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        drop(permit);
+        assert!(seen.load(Ordering::Acquire));
+    }
+
+    #[tokio::test]
+    async fn timeouts_cancel_and_queue_waits_count() {
+        let st = state(1);
+        let seen = Arc::new(AtomicBool::new(false));
+        let err = run(&st, Duration::from_millis(50), spin(seen.clone()))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "query timed out in expression evaluation");
+        // Hold the only slot: the next query times out in the queue.
+        let _held = st.inner.query_slots.clone().acquire_owned().await.unwrap();
+        assert!(seen.load(Ordering::Acquire));
+        let err = run(
+            &st,
+            Duration::from_millis(30),
+            spin(Arc::new(AtomicBool::new(false))),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(err.to_string(), "query timed out in query queue");
+    }
 }
