@@ -200,7 +200,11 @@ pub(crate) async fn rules(State(state): State<ApiState>, req: Request) -> Result
     if !names.is_empty() {
         groups.retain(|g| !g.rules.is_empty());
     }
-    Ok(Success::json(&serde_json::json!({ "groups": groups })).into_response())
+    #[derive(Serialize)]
+    struct Groups {
+        groups: Vec<crate::providers::RuleGroup>,
+    }
+    Ok(Success::json(&Groups { groups }).into_response())
 }
 
 /// `GET /api/v1/alerts`.
@@ -211,7 +215,11 @@ pub(crate) async fn alerts(State(state): State<ApiState>) -> Response {
         .as_ref()
         .map(|r| r.alerts())
         .unwrap_or_default();
-    Success::json(&serde_json::json!({ "alerts": alerts })).into_response()
+    #[derive(Serialize)]
+    struct Alerts {
+        alerts: Vec<crate::providers::Alert>,
+    }
+    Success::json(&Alerts { alerts }).into_response()
 }
 
 /// `GET /api/v1/alertmanagers`.
@@ -222,15 +230,21 @@ pub(crate) async fn alertmanagers(State(state): State<ApiState>) -> Response {
         .as_ref()
         .map(|r| r.alertmanagers())
         .unwrap_or_default();
-    let urls = |v: Vec<String>| -> Vec<serde_json::Value> {
-        v.into_iter()
-            .map(|u| serde_json::json!({ "url": u }))
-            .collect()
-    };
-    Success::json(&serde_json::json!({
-        "activeAlertmanagers": urls(active),
-        "droppedAlertmanagers": urls(dropped),
-    }))
+    #[derive(Serialize)]
+    struct Url {
+        url: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Discovery {
+        active_alertmanagers: Vec<Url>,
+        dropped_alertmanagers: Vec<Url>,
+    }
+    let urls = |v: Vec<String>| -> Vec<Url> { v.into_iter().map(|url| Url { url }).collect() };
+    Success::json(&Discovery {
+        active_alertmanagers: urls(active),
+        dropped_alertmanagers: urls(dropped),
+    })
     .into_response()
 }
 

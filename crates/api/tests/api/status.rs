@@ -273,3 +273,88 @@ async fn scrape_pools_and_notifications() {
     let r = get(&app(), "/api/v1/notifications").await;
     assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
 }
+
+struct Rules;
+
+impl promlite_api::RulesProvider for Rules {
+    fn rule_groups(&self) -> Vec<promlite_api::RuleGroup> {
+        use promlite_api::{AlertingRule, RecordingRule, Rule, RuleGroup};
+        vec![RuleGroup {
+            name: "g".into(),
+            file: "rules.yaml".into(),
+            rules: vec![
+                Rule::Alerting(AlertingRule {
+                    state: "firing".into(),
+                    name: "Down".into(),
+                    query: "up == 0".into(),
+                    duration: 60.0,
+                    keep_firing_for: 0.0,
+                    labels: BTreeMap::new(),
+                    annotations: BTreeMap::new(),
+                    alerts: vec![self.alerts()[0].clone()],
+                    health: "ok".into(),
+                    last_error: String::new(),
+                    evaluation_time: 0.001,
+                    last_evaluation: None,
+                    rule_type: "alerting",
+                }),
+                Rule::Recording(RecordingRule {
+                    name: "job:up:sum".into(),
+                    query: "sum by (job) (up)".into(),
+                    labels: BTreeMap::new(),
+                    health: "ok".into(),
+                    last_error: String::new(),
+                    evaluation_time: 0.001,
+                    last_evaluation: None,
+                    rule_type: "recording",
+                }),
+            ],
+            interval: 15.0,
+            limit: 0,
+            evaluation_time: 0.002,
+            last_evaluation: None,
+        }]
+    }
+    fn alerts(&self) -> Vec<promlite_api::Alert> {
+        vec![promlite_api::Alert {
+            labels: [("alertname".to_string(), "Down".to_string())].into(),
+            annotations: BTreeMap::new(),
+            state: "firing".into(),
+            active_at: None,
+            value: "0e+00".into(),
+        }]
+    }
+    fn alertmanagers(&self) -> (Vec<String>, Vec<String>) {
+        (vec!["http://am:9093/api/v2/alerts".into()], Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn rules_alerts_and_alertmanagers_come_from_the_provider() {
+    let state = builder_for(fixture_db())
+        .with_rules(Arc::new(Rules))
+        .build();
+    state.set_ready(true);
+    let app = router(state);
+    let v = get(&app, "/api/v1/rules").await.json();
+    let rules = v["data"]["groups"][0]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0]["type"], "alerting");
+    assert_eq!(rules[0]["alerts"][0]["value"], "0e+00");
+    assert_eq!(rules[1]["type"], "recording");
+    assert!(rules[1].get("lastError").is_none());
+    let v = get(&app, "/api/v1/rules?type=record").await.json();
+    assert_eq!(v["data"]["groups"][0]["rules"].as_array().unwrap().len(), 1);
+    let v = get(&app, "/api/v1/rules?exclude_alerts=true").await.json();
+    assert_eq!(
+        v["data"]["groups"][0]["rules"][0]["alerts"],
+        serde_json::json!([])
+    );
+    let v = get(&app, "/api/v1/alerts").await.json();
+    assert_eq!(v["data"]["alerts"][0]["labels"]["alertname"], "Down");
+    let r = get(&app, "/api/v1/alertmanagers").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"activeAlertmanagers":[{"url":"http://am:9093/api/v2/alerts"}],"droppedAlertmanagers":[]}}"#
+    );
+}
