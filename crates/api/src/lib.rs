@@ -29,8 +29,41 @@
 //! ```
 //!
 //! Queries run on tokio's blocking pool, at most
-//! [`ApiOptions::max_concurrency`] at a time; a query is cancelled when it
-//! times out or the client disconnects.
+//! [`ApiOptions::max_concurrency`] at a time (the wait counts against the
+//! timeout); a query is cancelled when it times out or the client
+//! disconnects.
+//!
+//! # Routes
+//!
+//! | route | methods |
+//! |---|---|
+//! | `/api/v1/query`, `/query_range`, `/query_exemplars`, `/format_query`, `/parse_query` | GET, POST |
+//! | `/api/v1/series`, `/labels` | GET, POST |
+//! | `/api/v1/label/{name}/values` (name may be `U__`-escaped) | GET |
+//! | `/api/v1/metadata`, `/targets`, `/targets/metadata`, `/scrape_pools` | GET |
+//! | `/api/v1/rules`, `/alerts`, `/alertmanagers`, `/notifications` | GET |
+//! | `/api/v1/status/{config,flags,runtimeinfo,buildinfo,tsdb,walreplay}` | GET |
+//! | `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` | POST, PUT |
+//! | `/api/v1/write` (remote write 1.0) | POST |
+//! | `/federate` | GET |
+//! | `/-/healthy`, `/-/ready` | GET, HEAD |
+//! | `/-/reload`, `/-/quit` | POST, PUT |
+//!
+//! # Known differences from Prometheus
+//!
+//! * Parse error texts are promql-parser's, not Prometheus' (`1:5: parse
+//!   error: ...`); the `invalid parameter "query": ` prefix is the same.
+//! * `stats` reports wall-clock timings only; sample counts are zero.
+//! * `parse_query` is promql-parser's AST serialization (plus the
+//!   `__name__` matcher Prometheus lists); positions are absent.
+//! * `format_query` uses promql-parser's pretty printer.
+//! * No exemplar storage: `query_exemplars` is always empty. No native
+//!   histograms: they are ignored by remote write.
+//! * Without a [`StatusProvider`] that supplies head statistics,
+//!   `status/tsdb` is computed by reading every series of the queryable
+//!   (`chunkCount` is 0).
+//! * No gzip response compression, remote read, remote write 2.0, OTLP or
+//!   protobuf/`/federate` content negotiation.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;

@@ -263,8 +263,45 @@ pub(crate) async fn parse_query_ast(
 ) -> Result<Response> {
     let p = Params::from_request(req, state.inner.opts.max_form_body_bytes).await?;
     let expr = parse_query(p.get("query"))?;
-    let v = serde_json::to_value(&expr).unwrap_or(serde_json::Value::Null);
+    let mut v = serde_json::to_value(&expr).unwrap_or(serde_json::Value::Null);
+    add_name_matchers(&mut v);
     Ok(Success::json(&v).into_response())
+}
+
+/// Prometheus lists the `__name__="x"` matcher of `x{...}` among a
+/// selector's matchers (first); promql-parser keeps it only in `name`.
+fn add_name_matchers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let is_selector = matches!(
+                map.get("type").and_then(|t| t.as_str()),
+                Some("vectorSelector" | "matrixSelector")
+            );
+            let name = map
+                .get("name")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
+            if let (true, Some(name)) = (is_selector, name) {
+                if let Some(serde_json::Value::Array(ms)) = map.get_mut("matchers") {
+                    let has = ms
+                        .iter()
+                        .any(|m| m.get("name").and_then(|n| n.as_str()) == Some("__name__"));
+                    if !has {
+                        ms.insert(
+                            0,
+                            serde_json::json!({"name": "__name__", "type": "=", "value": name}),
+                        );
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                add_name_matchers(child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(add_name_matchers),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

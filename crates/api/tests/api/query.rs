@@ -431,4 +431,19 @@ async fn exemplars_format_and_parse_query() {
     let v = r.json();
     assert_eq!(v["data"]["type"], "vectorSelector", "{}", r.body);
     assert_eq!(v["data"]["name"], "up");
+    assert_eq!(
+        v["data"]["matchers"],
+        serde_json::json!([{"name": "__name__", "type": "=", "value": "up"}])
+    );
+    let r = get(
+        &app,
+        &format!("/api/v1/parse_query?query={}", enc("rate(x{a=\"b\"}[5m])")),
+    )
+    .await;
+    let v = r.json();
+    let sel = &v["data"]["args"][0];
+    assert_eq!(sel["type"], "matrixSelector", "{}", r.body);
+    assert_eq!(sel["range"], 300000);
+    assert_eq!(sel["matchers"][0]["name"], "__name__");
+    assert_eq!(sel["matchers"][1]["name"], "a");
 }
