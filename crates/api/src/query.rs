@@ -201,7 +201,7 @@ pub(crate) async fn range_query(State(state): State<ApiState>, req: Request) -> 
     if step <= 0 {
         return Err(ApiError::param("step", ParamError::NonPositiveStep));
     }
-    if (end - start) / step > 11_000 {
+    if (i128::from(end) - i128::from(start)) / i128::from(step) > 11_000 {
         return Err(ApiError::TooManyPoints);
     }
     let mut opts = query_opts(&state, &p)?;

@@ -173,6 +173,13 @@ async fn range_query_parameter_errors_match_prometheus() {
         "bad_data",
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
     );
+    // The API's own min/max times do not overflow the resolution check.
+    let r = get(
+        &app,
+        "/api/v1/query_range?query=up&start=-292273086-05-16T16:47:06Z&end=292277025-08-18T07:12:54.999999999Z&step=1",
+    )
+    .await;
+    assert_eq!(r.status, 400);
     let r = get(
         &app,
         &format!(
