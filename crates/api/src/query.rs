@@ -166,9 +166,22 @@ fn respond(mut res: QueryResult, opts: &QueryOpts, t: Timings) -> Response {
     }
     out.push('}');
     Success::raw(out)
-        .warnings(warnings)
-        .infos(std::mem::take(&mut res.infos))
+        .warnings(cap_annotations(warnings, "warning"))
+        .infos(cap_annotations(std::mem::take(&mut res.infos), "info"))
         .into_response()
+}
+
+/// At most this many warnings (and as many infos) are sent, as Prometheus'
+/// `Annotations.AsStrings(query, 10, 10)`.
+const MAX_ANNOTATIONS: usize = 10;
+
+fn cap_annotations(mut list: Vec<String>, kind: &str) -> Vec<String> {
+    if list.len() > MAX_ANNOTATIONS {
+        let skipped = list.len() - MAX_ANNOTATIONS;
+        list.truncate(MAX_ANNOTATIONS);
+        list.push(format!("{skipped} more {kind} annotations omitted"));
+    }
+    list
 }
 
 /// `GET|POST /api/v1/query`.
@@ -372,6 +385,18 @@ mod tests {
             seen.store(cancel.load(Ordering::Acquire), Ordering::Release);
             Err(promlite_promql::Error::Canceled)
         }
+    }
+
+    #[test]
+    fn annotations_are_capped_like_as_strings() {
+        let l: Vec<String> = (0..12).map(|i| format!("w{i}")).collect();
+        let c = cap_annotations(l, "warning");
+        assert_eq!(c.len(), 11);
+        assert_eq!(c[10], "2 more warning annotations omitted");
+        assert_eq!(
+            cap_annotations(vec!["a".into()], "info"),
+            vec!["a".to_string()]
+        );
     }
 
     #[tokio::test]
