@@ -52,7 +52,7 @@ pub enum ParamError {
     #[error("cannot parse {0:?} to a valid timestamp")]
     Timestamp(String),
     /// `parseTimeParam`'s wrapper around [`ParamError::Timestamp`].
-    #[error("Invalid time value for '{name}': {source}")]
+    #[error("invalid time value for '{name}': {source}")]
     TimeValue {
         /// The parameter.
         name: &'static str,

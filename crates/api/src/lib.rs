@@ -149,6 +149,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/scrape_pools", get(targets::scrape_pools))
         .route("/notifications", get(targets::notifications))
         .route("/write", post(remote_write::write))
+        .method_not_allowed_fallback(lifecycle::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             lifecycle::cors,
@@ -178,5 +179,6 @@ pub fn router(state: ApiState) -> Router {
                 .get(lifecycle::only_post_or_put),
         )
         .merge(gated)
+        .method_not_allowed_fallback(lifecycle::method_not_allowed)
         .with_state(state)
 }

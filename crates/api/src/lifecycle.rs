@@ -140,3 +140,11 @@ pub(crate) async fn cors(State(state): State<ApiState>, req: Request, next: Next
     }
     res
 }
+
+/// 405 as Go's router writes it.
+pub(crate) async fn method_not_allowed() -> Response {
+    plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed\n".to_string(),
+    )
+}

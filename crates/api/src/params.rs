@@ -116,7 +116,7 @@ fn parse_go_float(s: &str) -> Option<f64> {
 }
 
 /// Prometheus' `parseTimeParam`: `default` when absent, errors wrapped in
-/// "Invalid time value for 'name'".
+/// "invalid time value for 'name'".
 pub(crate) fn time_param(p: &Params, name: &'static str, default: i64) -> Result<i64> {
     let v = p.get(name);
     if v.is_empty() {

@@ -213,7 +213,7 @@ async fn parse_errors_are_bad_data_and_execution_errors_are_422() {
         &r,
         400,
         "bad_data",
-        r#"invalid parameter "time": Invalid time value for 'time': cannot parse "abc" to a valid timestamp"#,
+        r#"invalid parameter "time": invalid time value for 'time': cannot parse "abc" to a valid timestamp"#,
     );
 
     let r = get(
@@ -414,7 +414,15 @@ async fn api_answers_503_until_ready() {
 async fn unsupported_methods_are_rejected() {
     let app = app();
     let r = request(&app, Method::DELETE, "/api/v1/query?query=up").await;
-    assert_eq!(r.status, 405);
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (405, "Method Not Allowed\n")
+    );
+    let r = request(&app, Method::PUT, "/-/healthy").await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (405, "Method Not Allowed\n")
+    );
 }
 
 #[tokio::test]

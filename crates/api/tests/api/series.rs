@@ -71,7 +71,7 @@ async fn series_respects_time_range_and_limit() {
         &r,
         400,
         "bad_data",
-        r#"invalid parameter "start": Invalid time value for 'start': cannot parse "abc" to a valid timestamp"#,
+        r#"invalid parameter "start": invalid time value for 'start': cannot parse "abc" to a valid timestamp"#,
     );
 }
 
