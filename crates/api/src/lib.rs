@@ -51,8 +51,9 @@
 //!
 //! # Known differences from Prometheus
 //!
-//! * Parse error texts are promql-parser's, not Prometheus' (`1:5: parse
-//!   error: ...`); the `invalid parameter "query": ` prefix is the same.
+//! * Parse errors have Prometheus' `line:col: parse error: msg` form, but
+//!   the message is promql-parser's and the position is exact only for
+//!   errors at the end of the input (else `1:1`).
 //! * `stats` reports wall-clock timings only; sample counts are zero.
 //! * `parse_query` is promql-parser's AST serialization (plus the
 //!   `__name__` matcher Prometheus lists); positions are absent.

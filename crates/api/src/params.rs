@@ -180,10 +180,27 @@ fn convert_matcher(m: &PMatcher) -> std::result::Result<Matcher, ParamError> {
     Matcher::new(t, &m.name, &m.value).map_err(|e| ParamError::Parse(e.to_string()))
 }
 
+/// Parses a PromQL expression, with errors in Prometheus' `ParseErr` form
+/// (`line:col: parse error: msg`). promql-parser reports no positions, so
+/// the column is the end of the input for errors about the input ending
+/// early (exact for those) and the first character otherwise.
+pub(crate) fn parse_expr(q: &str) -> std::result::Result<Expr, String> {
+    promql_parser::parser::parse(q).map_err(|msg| {
+        let at_end = msg.contains("end of input")
+            || msg.contains("unclosed")
+            || msg.contains("unterminated");
+        let pos = if at_end { q.len() } else { 0 };
+        let before = &q[..pos];
+        let line = before.matches('\n').count() + 1;
+        let col = pos - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+        format!("{line}:{col}: parse error: {msg}")
+    })
+}
+
 /// Prometheus' `parser.ParseMetricSelector`: a vector selector without
 /// offset or `@`, as the matcher sets it stands for (several for `or`).
 pub(crate) fn parse_selector(s: &str) -> std::result::Result<Vec<Vec<Matcher>>, ParamError> {
-    let expr = promql_parser::parser::parse(s).map_err(|e| {
+    let expr = parse_expr(s).map_err(|e| {
         // promql-parser checks this while parsing; Prometheus'
         // ParseMetricSelector leaves it to parseMatchersParam.
         if e.contains("vector selector must contain at least one non-empty matcher") {
@@ -286,6 +303,22 @@ mod tests {
         assert_eq!(p.all("match[]"), vec!["a", "b"]);
         assert_eq!(p.get("x"), "1");
         assert_eq!(p.get("y"), "");
+    }
+
+    #[test]
+    fn parse_errors_carry_prometheus_positions() {
+        assert_eq!(
+            parse_expr("sum(").err().unwrap(),
+            "1:5: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            parse_expr("up{").err().unwrap(),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
+        assert_eq!(
+            parse_expr("").err().unwrap(),
+            "1:1: parse error: no expression found in input"
+        );
     }
 
     #[test]

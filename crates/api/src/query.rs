@@ -79,7 +79,7 @@ fn query_opts(state: &ApiState, p: &Params) -> Result<QueryOpts> {
 }
 
 fn parse_query(q: &str) -> Result<Expr> {
-    promql_parser::parser::parse(q).map_err(|e| ApiError::param("query", ParamError::Parse(e)))
+    crate::params::parse_expr(q).map_err(|e| ApiError::param("query", ParamError::Parse(e)))
 }
 
 /// Runs `job` on the blocking pool once a concurrency slot is free, with
@@ -256,7 +256,7 @@ pub(crate) async fn query_exemplars(
     if end < start {
         return Err(ApiError::BadData(ParamError::EndBeforeStart));
     }
-    promql_parser::parser::parse(p.get("query"))
+    crate::params::parse_expr(p.get("query"))
         .map_err(|e| ApiError::BadData(ParamError::Parse(e)))?;
     Ok(Success::raw("[]".to_string()).into_response())
 }

@@ -20,6 +20,44 @@ async fn series_requires_match() {
     );
     let r = get(&app, &format!("/api/v1/series?match[]={}", enc("sum(up)"))).await;
     assert_eq!(r.status, 400);
+    let r = get(&app, &format!("/api/v1/series?match[]={}", enc("up{"))).await;
+    assert_error(
+        &r,
+        400,
+        "bad_data",
+        r#"invalid parameter "match[]": 1:4: parse error: unexpected end of input inside braces"#,
+    );
+    // /labels and /label/../values report selector errors without the prefix.
+    let r = get(&app, &format!("/api/v1/labels?match[]={}", enc("up{"))).await;
+    assert_error(
+        &r,
+        400,
+        "bad_data",
+        "1:4: parse error: unexpected end of input inside braces",
+    );
+    let r = get(
+        &app,
+        &format!("/api/v1/label/job/values?match[]={}", enc("{}")),
+    )
+    .await;
+    assert_error(
+        &r,
+        400,
+        "bad_data",
+        "match[] must contain at least one non-empty matcher",
+    );
+    // Limit is checked before the selectors, after the presence of match[].
+    let r = get(
+        &app,
+        &format!("/api/v1/series?match[]={}&limit=some", enc("up{")),
+    )
+    .await;
+    assert_error(
+        &r,
+        400,
+        "bad_data",
+        r#"invalid parameter "limit": strconv.Atoi: parsing "some": invalid syntax"#,
+    );
 }
 
 #[tokio::test]
