@@ -51,13 +51,13 @@ struct QueryOpts {
 
 fn query_opts(state: &ApiState, p: &Params) -> Result<QueryOpts> {
     let base = state.inner.engine.opts();
-    let mut timeout = base.timeout.min(state.inner.opts.query_timeout);
+    let mut timeout = state.inner.opts.query_timeout;
     let to = p.get("timeout");
     if !to.is_empty() {
         let ms = parse_duration(to).map_err(|e| ApiError::param("timeout", e))?;
         timeout = timeout.min(Duration::from_millis(ms.max(0) as u64));
     }
-    let mut lookback = base.lookback_delta;
+    let mut lookback = state.inner.opts.lookback_delta;
     let lb = p.get("lookback_delta");
     if !lb.is_empty() {
         let ms = parse_duration(lb).map_err(ApiError::LookbackDelta)?;

@@ -15,11 +15,14 @@ use crate::providers::{RulesProvider, StatusProvider, TargetsProvider, TsdbAdmin
 #[derive(Debug, Clone)]
 pub struct ApiOptions {
     /// Default lookback delta of queries and `/federate`
-    /// (`--query.lookback-delta`, 5m).
+    /// (`--query.lookback-delta`, 5m). Overrides the engine's own setting
+    /// for API queries; the engine supplies the other options (max samples,
+    /// subquery step).
     pub lookback_delta: Duration,
     /// Queries evaluated at once; the rest wait (`--query.max-concurrency`, 20).
     pub max_concurrency: usize,
-    /// Longest a query may run (`--query.timeout`, 2m).
+    /// Longest a query may wait and run (`--query.timeout`, 2m); the
+    /// `timeout` parameter can only shorten it. Overrides the engine's own.
     pub query_timeout: Duration,
     /// Enables `/api/v1/admin/*` (`--web.enable-admin-api`).
     pub enable_admin: bool,

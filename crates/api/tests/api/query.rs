@@ -314,6 +314,13 @@ async fn lookback_delta_param_changes_staleness() {
     )
     .await;
     assert_eq!(r.json()["data"]["result"].as_array().unwrap().len(), 0);
+    // --query.lookback-delta comes from the options.
+    let short = router(state_with(ApiOptions {
+        lookback_delta: Duration::from_secs(30),
+        ..ApiOptions::default()
+    }));
+    let r = get(&short, &format!("/api/v1/query?query={q}&time=1700000360")).await;
+    assert_eq!(r.json()["data"]["result"].as_array().unwrap().len(), 0);
     let r = get(&app, &format!("/api/v1/query?query={q}&lookback_delta=x")).await;
     assert_error(
         &r,
