@@ -316,3 +316,34 @@ pub(crate) fn plain(status: StatusCode, body: String) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_html_like_go() {
+        assert_eq!(
+            go_json_escape_html(r#"{"a":"<b>&"}"#.to_string()),
+            r#"{"a":"\u003cb\u003e\u0026"}"#
+        );
+        assert_eq!(go_json_escape_html("plain".to_string()), "plain");
+    }
+
+    #[test]
+    fn error_types_map_to_prometheus_status_codes() {
+        assert_eq!(ErrorType::BadData.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ErrorType::Execution.status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(ErrorType::Canceled.status().as_u16(), 499);
+        assert_eq!(ErrorType::Timeout.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorType::Unavailable.status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let e = ApiError::Query(promlite_promql::Error::Canceled);
+        assert_eq!(e.error_type(), ErrorType::Canceled);
+    }
+}
