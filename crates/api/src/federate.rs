@@ -47,7 +47,12 @@ async fn federate_inner(state: ApiState, req: Request) -> Result<String, PlainEr
         .unwrap_or(0);
     let mint = maxt - state.inner.opts.lookback_delta.as_millis() as i64;
     let queryable = state.inner.queryable.clone();
-    let external = state.inner.opts.external_labels.clone();
+    let external = state
+        .inner
+        .status
+        .as_ref()
+        .and_then(|s| s.external_labels())
+        .unwrap_or_else(|| state.inner.opts.external_labels.clone());
     let samples = tokio::task::spawn_blocking(move || -> Result<_, PlainError> {
         let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
         if sets.is_empty() {

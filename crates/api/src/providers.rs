@@ -408,6 +408,11 @@ pub trait StatusProvider: Send + Sync {
     fn tsdb_status(&self, _limit: usize) -> Option<TsdbStatus> {
         None
     }
+    /// The current `global.external_labels` (they change on reload), or
+    /// `None` to use [`crate::ApiOptions::external_labels`].
+    fn external_labels(&self) -> Option<Labels> {
+        None
+    }
     /// WAL replay progress.
     fn wal_replay_status(&self) -> WalReplayStatus {
         WalReplayStatus::default()
