@@ -90,7 +90,13 @@ pub use providers::{
     RecordingRule, Rule, RuleGroup, RulesProvider, RuntimeInfo, StatusProvider, TargetHealth,
     TargetMetadata, TargetsProvider, TsdbAdmin, TsdbStat, TsdbStatus, WalReplayStatus,
 };
-pub use remote_write::{Label, Sample, TimeSeries, WriteRequest};
+/// The remote-write 1.0 protobuf messages (Prometheus' `prompb`), for
+/// senders and tests.
+pub mod prompb {
+    pub use crate::remote_write::{
+        Exemplar, Label, MetricMetadata, Sample, TimeSeries, WriteRequest,
+    };
+}
 pub use state::{ApiOptions, ApiState, ApiStateBuilder};
 
 /// The API's routes over `state`. Everything under `/api/v1` and

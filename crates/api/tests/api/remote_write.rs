@@ -4,7 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request};
-use promlite_api::{router, ApiOptions, Label, Sample, TimeSeries, WriteRequest};
+use promlite_api::prompb::{Label, Sample, TimeSeries, WriteRequest};
+use promlite_api::{router, ApiOptions};
 use promlite_storage::Appendable;
 use prost::Message;
 
