@@ -1,0 +1,229 @@
+//! `/api/v1/write`: the remote-write 1.0 receiver (Prometheus'
+//! `storage/remote/write_handler.go`), with `prometheus.WriteRequest`
+//! (`prompb/remote.proto`, `prompb/types.proto`) as hand-written prost
+//! messages.
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use promlite_model::{Labels, METRIC_NAME};
+use prost::Message;
+
+use crate::error::PlainError;
+use crate::state::ApiState;
+
+/// `prometheus.WriteRequest`. Field 2 is reserved; native histograms
+/// (TimeSeries field 4) are not decoded and therefore ignored.
+#[derive(Clone, PartialEq, Message)]
+pub struct WriteRequest {
+    /// The series.
+    #[prost(message, repeated, tag = "1")]
+    pub timeseries: Vec<TimeSeries>,
+    /// Metric metadata (accepted and ignored, as metadata storage is not
+    /// implemented).
+    #[prost(message, repeated, tag = "3")]
+    pub metadata: Vec<MetricMetadata>,
+}
+
+/// `prometheus.TimeSeries`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TimeSeries {
+    /// Labels; `__name__` is required.
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<Label>,
+    /// Samples in time order.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+    /// Exemplars (ignored).
+    #[prost(message, repeated, tag = "3")]
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// `prometheus.Label`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Label {
+    /// Name.
+    #[prost(string, tag = "1")]
+    pub name: String,
+    /// Value.
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+/// `prometheus.Sample`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Sample {
+    /// Value.
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "2")]
+    pub timestamp: i64,
+}
+
+/// `prometheus.Exemplar`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Exemplar {
+    /// Labels.
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<Label>,
+    /// Value.
+    #[prost(double, tag = "2")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "3")]
+    pub timestamp: i64,
+}
+
+/// `prometheus.MetricMetadata`.
+#[derive(Clone, PartialEq, Message)]
+pub struct MetricMetadata {
+    /// The metric type enum.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    /// The family name.
+    #[prost(string, tag = "2")]
+    pub metric_family_name: String,
+    /// HELP.
+    #[prost(string, tag = "4")]
+    pub help: String,
+    /// UNIT.
+    #[prost(string, tag = "5")]
+    pub unit: String,
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Checks `Content-Type` and `Content-Encoding` as Prometheus does for
+/// remote write 1.0.
+fn check_headers(h: &HeaderMap) -> Result<(), PlainError> {
+    let ct = header_str(h, header::CONTENT_TYPE);
+    if !ct.is_empty() {
+        let mut parts = ct.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        if !media.eq_ignore_ascii_case("application/x-protobuf") {
+            return Err(PlainError::ContentType(ct.to_string()));
+        }
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                let v = v.trim();
+                if k.trim().eq_ignore_ascii_case("proto") && v != "prometheus.WriteRequest" {
+                    return Err(PlainError::ProtoMessage(v.to_string()));
+                }
+            }
+        }
+    }
+    let enc = header_str(h, header::CONTENT_ENCODING);
+    if !enc.is_empty() && !enc.eq_ignore_ascii_case("snappy") {
+        return Err(PlainError::Encoding(enc.to_string()));
+    }
+    Ok(())
+}
+
+/// Decompresses and decodes a body, refusing to inflate past `limit`.
+pub(crate) fn decode(body: &[u8], limit: usize) -> Result<WriteRequest, PlainError> {
+    let size = snap::raw::decompress_len(body)?;
+    if size > limit {
+        return Err(PlainError::DecodedTooLarge { size, limit });
+    }
+    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
+    Ok(WriteRequest::decode(raw.as_slice())?)
+}
+
+/// `POST /api/v1/write`.
+pub(crate) async fn write(State(state): State<ApiState>, req: Request) -> Response {
+    match write_inner(state, req).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn write_inner(state: ApiState, req: Request) -> Result<(), PlainError> {
+    let opts = &state.inner.opts;
+    if !opts.enable_remote_write_receiver {
+        return Err(PlainError::RemoteWriteDisabled);
+    }
+    let (parts, body) = req.into_parts();
+    check_headers(&parts.headers)?;
+    let limit = opts.max_remote_write_body_bytes;
+    let body: Bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = src {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return PlainError::BodyTooLarge(limit);
+            }
+            src = s.source();
+        }
+        PlainError::BodyRead(e.to_string())
+    })?;
+    let decoded_limit = opts.max_remote_write_decoded_bytes;
+    let appendable = state.inner.appendable.clone();
+    tokio::task::spawn_blocking(move || {
+        let wr = decode(&body, decoded_limit)?;
+        append(appendable.as_ref(), &wr)
+    })
+    .await
+    .map_err(|e| PlainError::BodyRead(e.to_string()))?
+}
+
+/// Appends every valid series. Series without `__name__`, with empty or
+/// duplicate label names are skipped (and logged). A rejected sample (out
+/// of order, duplicate, out of bounds) rolls the whole request back and is
+/// a 400, as Prometheus' v1 handler does, so the sender does not retry.
+fn append(app: &dyn promlite_storage::Appendable, wr: &WriteRequest) -> Result<(), PlainError> {
+    let mut a = app.appender();
+    let mut invalid = 0usize;
+    for ts in &wr.timeseries {
+        let Some(labels) = series_labels(&ts.labels) else {
+            invalid += 1;
+            continue;
+        };
+        let mut r = None;
+        for s in &ts.samples {
+            match a.append(r, &labels, s.timestamp, s.value) {
+                Ok(nr) => r = Some(nr),
+                Err(e) => {
+                    if e.is_sample_rejection() {
+                        tracing::error!(target: "api", error = %e, series = %labels, timestamp = s.timestamp, "out of order sample from remote write");
+                    }
+                    let bad = e.is_sample_rejection();
+                    if let Err(re) = a.rollback() {
+                        tracing::error!(target: "api", error = %re, "rollback failed");
+                    }
+                    return Err(if bad {
+                        PlainError::Append(e)
+                    } else {
+                        PlainError::Storage(e)
+                    });
+                }
+            }
+        }
+    }
+    if invalid > 0 {
+        tracing::warn!(target: "api", count = invalid, "remote write: series with invalid labels dropped");
+    }
+    a.commit().map_err(PlainError::Storage)
+}
+
+fn series_labels(ls: &[Label]) -> Option<Labels> {
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(ls.len());
+    for l in ls {
+        if l.name.is_empty() {
+            return None;
+        }
+        if !l.value.is_empty() {
+            pairs.push((&l.name, &l.value));
+        }
+    }
+    pairs.sort_unstable();
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    if !pairs.iter().any(|(n, _)| *n == METRIC_NAME) {
+        return None;
+    }
+    Some(Labels::from_pairs(&pairs))
+}

@@ -1,0 +1,230 @@
+//! `/api/v1/write` and `/federate`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use promlite_api::prompb::{Label, Sample, TimeSeries, WriteRequest};
+use promlite_api::{router, ApiOptions};
+use promlite_storage::Appendable;
+use prost::Message;
+
+use super::support::*;
+
+fn series(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
+    TimeSeries {
+        labels: pairs
+            .iter()
+            .map(|(n, v)| Label {
+                name: n.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        samples: samples
+            .iter()
+            .map(|&(timestamp, value)| Sample { value, timestamp })
+            .collect(),
+        exemplars: Vec::new(),
+    }
+}
+
+fn encode(wr: &WriteRequest) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(&wr.encode_to_vec())
+        .unwrap()
+}
+
+fn write_req(body: Vec<u8>, content_type: &str, encoding: &str) -> Request<Body> {
+    let mut b = Request::builder().method(Method::POST).uri("/api/v1/write");
+    if !content_type.is_empty() {
+        b = b.header(header::CONTENT_TYPE, content_type);
+    }
+    if !encoding.is_empty() {
+        b = b.header(header::CONTENT_ENCODING, encoding);
+    }
+    b.header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn receiver(opts: ApiOptions) -> axum::Router {
+    router(state_with(ApiOptions {
+        enable_remote_write_receiver: true,
+        ..opts
+    }))
+}
+
+#[tokio::test]
+async fn receiver_is_off_by_default() {
+    let r = send(
+        &app(),
+        write_req(Vec::new(), "application/x-protobuf", "snappy"),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.body,
+        "remote write receiver needs to be enabled with --web.enable-remote-write-receiver\n"
+    );
+}
+
+#[tokio::test]
+async fn written_samples_can_be_queried() {
+    let app = receiver(ApiOptions::default());
+    let wr = WriteRequest {
+        timeseries: vec![
+            series(
+                &[("__name__", "rw_metric"), ("src", "x")],
+                &[(T0, 1.5), (T0 + 15_000, 2.5)],
+            ),
+            // No metric name: dropped, the rest is kept.
+            series(&[("src", "y")], &[(T0, 1.0)]),
+        ],
+        metadata: Vec::new(),
+    };
+    let r = send(
+        &app,
+        write_req(encode(&wr), "application/x-protobuf", "snappy"),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&app, "/api/v1/query?query=rw_metric&time=1700000015").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"rw_metric","src":"x"},"value":[1700000015,"2.5"]}]}}"#
+    );
+    // Prometheus' defaults when the headers are absent: protobuf + snappy.
+    let wr = WriteRequest {
+        timeseries: vec![series(&[("__name__", "rw_metric2")], &[(T0, 7.0)])],
+        metadata: Vec::new(),
+    };
+    let r = send(&app, write_req(encode(&wr), "", "")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = send(
+        &app,
+        write_req(
+            encode(&wr),
+            "application/x-protobuf;proto=prometheus.WriteRequest",
+            "snappy",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
+#[tokio::test]
+async fn out_of_order_samples_are_400_and_roll_back() {
+    let app = receiver(ApiOptions::default());
+    let wr = WriteRequest {
+        timeseries: vec![
+            series(&[("__name__", "fresh")], &[(T0, 1.0)]),
+            // `up` already has samples up to T0+300s.
+            series(
+                &[("__name__", "up"), ("instance", "a"), ("job", "api")],
+                &[(T0, 5.0)],
+            ),
+        ],
+        metadata: Vec::new(),
+    };
+    let r = send(
+        &app,
+        write_req(encode(&wr), "application/x-protobuf", "snappy"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(!r.body.is_empty());
+    let r = get(&app, "/api/v1/series?match[]=fresh").await;
+    assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_rejected() {
+    let app = receiver(ApiOptions {
+        max_remote_write_body_bytes: 1024,
+        max_remote_write_decoded_bytes: 1000,
+        ..ApiOptions::default()
+    });
+    let r = send(
+        &app,
+        write_req(b"not snappy".to_vec(), "application/x-protobuf", "snappy"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let garbage = snap::raw::Encoder::new().compress_vec(&[0xff; 16]).unwrap();
+    let r = send(&app, write_req(garbage, "application/x-protobuf", "snappy")).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = send(&app, write_req(Vec::new(), "text/plain", "snappy")).await;
+    assert_eq!(r.status, 415);
+    let r = send(
+        &app,
+        write_req(Vec::new(), "application/x-protobuf", "gzip"),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    assert_eq!(
+        r.body,
+        "gzip encoding (compression) is not accepted by this server; only snappy is acceptable\n"
+    );
+    let r = send(
+        &app,
+        write_req(
+            Vec::new(),
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            "snappy",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    let r = send(
+        &app,
+        write_req(vec![0; 4096], "application/x-protobuf", "snappy"),
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    // A small body that claims to inflate past the decoded limit.
+    let bomb = snap::raw::Encoder::new()
+        .compress_vec(&[0u8; 10_000])
+        .unwrap();
+    assert!(bomb.len() < 1024);
+    let r = send(&app, write_req(bomb, "application/x-protobuf", "snappy")).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+}
+
+#[tokio::test]
+async fn federate_returns_latest_samples_as_text() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let db = fixture_db();
+    let mut a = db.appender();
+    let l = labels(&[("__name__", "fed"), ("job", "x")]);
+    a.append(None, &l, now - 20_000, 1.0).unwrap();
+    a.append(None, &l, now - 10_000, 2.0).unwrap();
+    let l2 = labels(&[("__name__", "fed"), ("job", "y"), ("zone", "z1")]);
+    a.append(None, &l2, now - 10_000, 1e6).unwrap();
+    a.commit().unwrap();
+    let state = builder_for(db)
+        .options(ApiOptions {
+            external_labels: labels(&[("zone", "eu")]),
+            ..ApiOptions::default()
+        })
+        .build();
+    state.set_ready(true);
+    let app = router(state);
+    let r = get(&app, "/federate?match[]=fed&match[]=up").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        r.body,
+        format!(
+            "# TYPE fed untyped\nfed{{job=\"x\",zone=\"eu\"}} 2 {}\nfed{{job=\"y\",zone=\"z1\"}} 1e+06 {}\n",
+            now - 10_000,
+            now - 10_000
+        )
+    );
+    let r = get(&app, "/federate").await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, ""));
+    let r = get(&app, "/federate?match[]=sum(x)").await;
+    assert_eq!(r.status, 400);
+}
