@@ -4,6 +4,7 @@
 
 mod discovery;
 mod metrics;
+mod providers;
 mod settings;
 
 use std::net::SocketAddr;
@@ -14,13 +15,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use clap::{Parser, Subcommand};
 use parking_lot::Mutex;
+use promlite_api::{ApiOptions, ApiState};
 use promlite_config::LoadedConfig;
+use promlite_model::Labels;
+use promlite_promql::{Engine, EngineOpts};
 use promlite_scrape::ScrapeManager;
 use promlite_tsdb::{Db, DbOptions};
 use tracing::{error, info, warn};
@@ -58,6 +62,24 @@ struct Flags {
     /// Enable shutdown and reload via HTTP request.
     #[arg(long = "web.enable-lifecycle")]
     enable_lifecycle: bool,
+    /// Enable API endpoints for admin control actions.
+    #[arg(long = "web.enable-admin-api")]
+    enable_admin_api: bool,
+    /// Enable the API endpoint accepting remote write requests.
+    #[arg(long = "web.enable-remote-write-receiver")]
+    enable_remote_write_receiver: bool,
+    /// Maximum time a query may take before being aborted.
+    #[arg(long = "query.timeout", default_value = "2m")]
+    query_timeout: String,
+    /// Maximum number of samples a single query can load into memory.
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    query_max_samples: usize,
+    /// The maximum lookback duration for retrieving metrics during expression evaluations and federation.
+    #[arg(long = "query.lookback-delta", default_value = "5m")]
+    query_lookback_delta: String,
+    /// Maximum number of queries executed concurrently.
+    #[arg(long = "query.max-concurrency", default_value_t = 20)]
+    query_max_concurrency: usize,
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     log_level: String,
@@ -154,7 +176,6 @@ struct App {
     config: Mutex<Option<Arc<LoadedConfig>>>,
     discovery: Mutex<Option<Discovery>>,
     metrics: ServerMetrics,
-    enable_lifecycle: bool,
     quit: tokio::sync::Notify,
 }
 
@@ -192,14 +213,6 @@ impl App {
     }
 }
 
-async fn healthy() -> &'static str {
-    "Prometheus Server is Healthy.\n"
-}
-
-async fn ready() -> &'static str {
-    "Prometheus Server is Ready.\n"
-}
-
 async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(
@@ -210,30 +223,42 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
     )
 }
 
-async fn reload_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
-    if !app.enable_lifecycle {
-        return (
-            StatusCode::FORBIDDEN,
-            "Lifecycle API is not enabled.".to_string(),
-        );
-    }
-    let a = app.clone();
-    match tokio::task::spawn_blocking(move || a.reload()).await {
-        Ok(Ok(())) => (StatusCode::OK, String::new()),
-        Ok(Err(e)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("failed to reload config: {e}"),
-        ),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+fn duration_flag(name: &str, v: &str) -> anyhow::Result<Duration> {
+    let ms = promlite_model::parse_duration(v).with_context(|| format!("--{name}"))?;
+    Ok(Duration::from_millis(ms as u64))
 }
 
-async fn quit_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
-    if !app.enable_lifecycle {
-        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.");
+/// The flags as `/api/v1/status/flags` reports them (Prometheus' names).
+fn flag_map(f: &Flags) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::new();
+    let config = f
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "prometheus.yml".into());
+    for (k, v) in [
+        ("config.file", config),
+        ("storage.tsdb.path", f.tsdb_path.clone()),
+        ("storage.tsdb.retention.time", f.retention_time.clone()),
+        ("storage.tsdb.retention.size", f.retention_size.clone()),
+        ("storage.in-memory", f.in_memory.to_string()),
+        ("web.listen-address", f.listen_address.to_string()),
+        ("web.enable-lifecycle", f.enable_lifecycle.to_string()),
+        ("web.enable-admin-api", f.enable_admin_api.to_string()),
+        (
+            "web.enable-remote-write-receiver",
+            f.enable_remote_write_receiver.to_string(),
+        ),
+        ("query.timeout", f.query_timeout.clone()),
+        ("query.max-samples", f.query_max_samples.to_string()),
+        ("query.lookback-delta", f.query_lookback_delta.clone()),
+        ("query.max-concurrency", f.query_max_concurrency.to_string()),
+        ("log.level", f.log_level.clone()),
+        ("log.format", f.log_format.clone()),
+    ] {
+        m.insert(k.to_string(), v);
     }
-    app.quit.notify_one();
-    (StatusCode::OK, "Requesting termination... Goodbye!")
+    m
 }
 
 async fn shutdown_signal(app: Arc<App>) {
@@ -335,7 +360,6 @@ async fn main() -> anyhow::Result<()> {
         config: Mutex::new(None),
         discovery: Mutex::new(None),
         metrics: ServerMetrics::default(),
-        enable_lifecycle: flags.enable_lifecycle,
         quit: tokio::sync::Notify::new(),
     });
     app.metrics
@@ -361,14 +385,53 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let router = Router::new()
-        .route("/-/healthy", get(healthy).head(healthy))
-        .route("/-/ready", get(ready).head(ready))
-        .route("/-/reload", post(reload_handler).put(reload_handler))
-        .route("/-/quit", post(quit_handler).put(quit_handler))
-        .route("/metrics", get(metrics_handler))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
-        .with_state(app.clone());
+    let lookback = duration_flag("query.lookback-delta", &flags.query_lookback_delta)?;
+    let query_timeout = duration_flag("query.timeout", &flags.query_timeout)?;
+    let engine = Arc::new(Engine::new(EngineOpts {
+        lookback_delta: lookback,
+        max_samples: flags.query_max_samples,
+        timeout: query_timeout,
+        ..EngineOpts::default()
+    }));
+    let external_labels = {
+        let cfg = app.config.lock();
+        cfg.as_ref()
+            .map(|c| {
+                Labels::from_pairs(&c.config.global.external_labels.iter().collect::<Vec<_>>())
+            })
+            .unwrap_or_default()
+    };
+    let api = ApiState::builder(Arc::new(db.clone()), Arc::new(db.clone()), engine)
+        .options(ApiOptions {
+            lookback_delta: lookback,
+            query_timeout,
+            max_concurrency: flags.query_max_concurrency.max(1),
+            enable_admin: flags.enable_admin_api,
+            enable_lifecycle: flags.enable_lifecycle,
+            enable_remote_write_receiver: flags.enable_remote_write_receiver,
+            external_labels,
+            ..ApiOptions::default()
+        })
+        .with_targets(Arc::new(providers::Targets {
+            scrape: scrape.clone(),
+        }))
+        .with_status(Arc::new(providers::Status {
+            app: app.clone(),
+            flags: flag_map(&flags),
+            retention: flags.retention_time.clone(),
+        }))
+        .with_admin(Arc::new(providers::Admin {
+            db: db.clone(),
+            dir: (!flags.in_memory).then(|| PathBuf::from(&flags.tsdb_path)),
+        }))
+        .build();
+    // The WAL was replayed before we got here.
+    api.set_ready(true);
+    let router = promlite_api::router(api).merge(
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .with_state(app.clone()),
+    );
     let listener = tokio::net::TcpListener::bind(flags.listen_address)
         .await
         .with_context(|| format!("listening on {}", flags.listen_address))?;

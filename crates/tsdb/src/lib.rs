@@ -42,4 +42,4 @@ pub mod wal;
 pub use compact::CompactStats;
 pub use db::{Db, DbMetrics, DbOptions, CORRUPTED_SUFFIX, DEFAULT_RETENTION};
 pub use error::{CorruptionKind, Error, Result};
-pub use head::{Head, HeadOptions};
+pub use head::{Head, HeadCardinality, HeadOptions};

@@ -289,5 +289,78 @@ impl Queryable for Head {
     }
 }
 
+/// Head cardinality statistics for `/api/v1/status/tsdb`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeadCardinality {
+    /// Series in the head.
+    pub num_series: u64,
+    /// Distinct label name/value pairs.
+    pub num_label_pairs: u64,
+    /// Chunks held (closed and open).
+    pub chunk_count: u64,
+    /// Top series counts by metric name.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// Top numbers of distinct values by label name.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// Top bytes of label values by label name (value bytes × series).
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+    /// Top series counts by `name=value` pair.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+}
+
+fn top(mut v: Vec<(String, u64)>, limit: usize) -> Vec<(String, u64)> {
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(limit);
+    v
+}
+
+impl Head {
+    /// Cardinality statistics with the `limit` largest entries of each list
+    /// (Prometheus' `head.Stats`).
+    pub fn cardinality(&self, limit: usize) -> HeadCardinality {
+        let mut by_name = Vec::new();
+        let mut values_per_label: std::collections::HashMap<String, (u64, u64)> =
+            std::collections::HashMap::new();
+        let mut by_pair = Vec::new();
+        let mut pairs = 0u64;
+        self.inner.postings.for_each_pair(|n, v, count| {
+            pairs += 1;
+            if n == promlite_model::METRIC_NAME {
+                by_name.push((v.to_string(), count as u64));
+            }
+            let e = values_per_label.entry(n.to_string()).or_default();
+            e.0 += 1;
+            e.1 += (v.len() * count) as u64;
+            by_pair.push((format!("{n}={v}"), count as u64));
+        });
+        let mut chunks = 0u64;
+        self.inner.series.for_each(|s| {
+            let d = s.data.lock();
+            chunks += d.closed.len() as u64 + d.open.is_some() as u64;
+        });
+        HeadCardinality {
+            num_series: self.num_series() as u64,
+            num_label_pairs: pairs,
+            chunk_count: chunks,
+            series_count_by_metric_name: top(by_name, limit),
+            label_value_count_by_label_name: top(
+                values_per_label
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0))
+                    .collect(),
+                limit,
+            ),
+            memory_in_bytes_by_label_name: top(
+                values_per_label
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.1))
+                    .collect(),
+                limit,
+            ),
+            series_count_by_label_value_pair: top(by_pair, limit),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
