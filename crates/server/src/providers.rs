@@ -55,7 +55,6 @@ impl TargetsProvider for Targets {
                         t.interval().as_millis() as i64
                     ),
                     scrape_timeout: promlite_model::format_duration(t.timeout().as_millis() as i64),
-                    ..ActiveTarget::default()
                 }
             })
             .collect()
