@@ -6,6 +6,7 @@ mod discovery;
 mod metrics;
 mod providers;
 mod settings;
+mod web_config;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,10 @@ struct Flags {
     /// Address to listen on for the web interface and API.
     #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090")]
     listen_address: SocketAddr,
+    /// Path to a configuration file that can enable TLS or authentication
+    /// (exporter-toolkit format: tls_server_config, basic_auth_users).
+    #[arg(long = "web.config.file")]
+    web_config_file: Option<PathBuf>,
     /// Enable shutdown and reload via HTTP request.
     #[arg(long = "web.enable-lifecycle")]
     enable_lifecycle: bool,
@@ -427,18 +432,56 @@ async fn main() -> anyhow::Result<()> {
         .build();
     // The WAL was replayed before we got here.
     api.set_ready(true);
-    let router = promlite_api::router(api).merge(
+    let web = match &flags.web_config_file {
+        Some(p) => {
+            web_config::WebConfig::load(p).map_err(|e| anyhow::anyhow!("--web.config.file: {e}"))?
+        }
+        None => web_config::WebConfig::default(),
+    };
+    let tls = web
+        .tls()
+        .map_err(|e| anyhow::anyhow!("--web.config.file: {e}"))?;
+    let mut router = promlite_api::router(api).merge(
         Router::new()
             .route("/metrics", get(metrics_handler))
             .with_state(app.clone()),
     );
+    for (k, v) in web.headers() {
+        let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(k.as_str()),
+            axum::http::HeaderValue::try_from(v.as_str()),
+        ) else {
+            anyhow::bail!("--web.config.file: invalid header {k:?}");
+        };
+        router = router.layer(axum::middleware::map_response(
+            move |mut r: axum::response::Response| {
+                let (name, value) = (name.clone(), value.clone());
+                async move {
+                    r.headers_mut().insert(name, value);
+                    r
+                }
+            },
+        ));
+    }
+    if let Some(auth) = web_config::BasicAuth::new(web.basic_auth_users.clone()) {
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            web_config::require_basic_auth(auth.clone(), req, next)
+        }));
+    }
     let listener = tokio::net::TcpListener::bind(flags.listen_address)
         .await
         .with_context(|| format!("listening on {}", flags.listen_address))?;
-    info!(address = %flags.listen_address, "server is ready to receive web requests");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal(app.clone()))
-        .await?;
+    info!(address = %flags.listen_address, tls = tls.is_some(), "server is ready to receive web requests");
+    match tls {
+        Some(tls) => {
+            web_config::serve_tls(listener, tls, router, shutdown_signal(app.clone())).await
+        }
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal(app.clone()))
+                .await?
+        }
+    }
     info!("shutting down");
     if let Some(d) = app.discovery.lock().take() {
         d.stop();

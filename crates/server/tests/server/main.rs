@@ -1,16 +1,18 @@
 //! The `promlite` binary end to end: embedded config, file_sd pickup,
 //! reloads that keep the old configuration on error, `check config`.
 
+mod web;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_promlite");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_promlite");
 
-struct Server {
-    child: Child,
-    addr: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -20,7 +22,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
