@@ -40,6 +40,7 @@
 mod body;
 mod error;
 mod format;
+mod interval;
 mod lex;
 mod manager;
 mod parser;
@@ -56,6 +57,7 @@ pub use format::{
     accept_header, content_type_to_format, negotiate_format, FallbackWarning, Format,
     ScrapeProtocol, UnknownScrapeProtocol, DEFAULT_ACCEPT_HEADER, DEFAULT_SCRAPE_PROTOCOLS,
 };
+pub use interval::{IntervalStats, IntervalSummary};
 pub use manager::{DroppedTarget, ScrapeManager};
 pub use parser::{Entry, MetricType, Parser, ParserOptions};
 pub use sample_labels::{

@@ -57,6 +57,7 @@ pub struct ScrapeManager {
     appendable: Arc<dyn Appendable>,
     pools: Mutex<HashMap<String, Pool>>,
     seed: u64,
+    intervals: Arc<crate::interval::IntervalStats>,
 }
 
 impl ScrapeManager {
@@ -68,7 +69,13 @@ impl ScrapeManager {
             appendable,
             pools: Mutex::new(HashMap::new()),
             seed,
+            intervals: Arc::default(),
         }
+    }
+
+    /// Actual intervals between scrapes, by configured interval.
+    pub fn interval_stats(&self) -> Vec<crate::interval::IntervalSummary> {
+        self.intervals.summaries()
     }
 
     /// Applies the jobs of a (re)loaded configuration: new jobs get a pool,
@@ -220,7 +227,8 @@ impl ScrapeManager {
                 cfg.clone(),
                 client.clone(),
                 self.appendable.clone(),
-            );
+            )
+            .with_interval_stats(self.intervals.clone());
             let handle = tokio::spawn(lp.run(self.seed, cancel.clone(), stale.clone()));
             p.loops.insert(
                 l,

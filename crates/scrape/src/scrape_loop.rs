@@ -270,6 +270,7 @@ pub struct ScrapeLoop {
     appendable: Arc<dyn Appendable>,
     cache: ScrapeCache,
     target_labels: Labels,
+    intervals: Option<Arc<crate::interval::IntervalStats>>,
 }
 
 fn now_ms() -> i64 {
@@ -299,7 +300,14 @@ impl ScrapeLoop {
             appendable,
             cache: ScrapeCache::default(),
             target_labels,
+            intervals: None,
         }
+    }
+
+    /// Records the actual time between scrapes in `stats`.
+    pub fn with_interval_stats(mut self, stats: Arc<crate::interval::IntervalStats>) -> Self {
+        self.intervals = Some(stats);
+        self
     }
 
     async fn fetch(&self) -> Result<(Vec<u8>, String), ScrapeError> {
@@ -470,11 +478,17 @@ impl ScrapeLoop {
         let mut ticker = tokio::time::interval_at(start, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut expected = now_ms() + first.as_millis() as i64;
+        let mut last_start: Option<Instant> = None;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = ticker.tick() => {}
             }
+            let started = Instant::now();
+            if let (Some(prev), Some(stats)) = (last_start, &self.intervals) {
+                stats.observe(interval, started - prev);
+            }
+            last_start = Some(started);
             let now = now_ms();
             // Keep the schedule's timestamps when the tick is on time.
             while expected + (interval.as_millis() as i64) <= now + TIMESTAMP_TOLERANCE_MS {

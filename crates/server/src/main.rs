@@ -463,6 +463,12 @@ async fn main() -> anyhow::Result<()> {
             },
         ));
     }
+    {
+        let app = app.clone();
+        router = router.route_layer(axum::middleware::from_fn(move |req, next| {
+            metrics::count_requests(app.clone(), req, next)
+        }));
+    }
     if let Some(auth) = web_config::BasicAuth::new(web.basic_auth_users.clone()) {
         router = router.layer(axum::middleware::from_fn(move |req, next| {
             web_config::require_basic_auth(auth.clone(), req, next)

@@ -17,6 +17,30 @@ pub(crate) struct ServerMetrics {
     pub(crate) reload_success_ts: AtomicI64,
     /// Unix seconds when the process started.
     pub(crate) start_ts: AtomicI64,
+    /// HTTP requests by (handler, status code).
+    pub(crate) http_requests: parking_lot::Mutex<std::collections::BTreeMap<(String, u16), u64>>,
+}
+
+/// Middleware counting requests as `prometheus_http_requests_total{code, handler}`,
+/// the handler being the matched route pattern.
+pub(crate) async fn count_requests(
+    app: std::sync::Arc<crate::App>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let handler = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".to_string());
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16();
+    *app.metrics
+        .http_requests
+        .lock()
+        .entry((handler, code))
+        .or_default() += 1;
+    resp
 }
 
 pub(crate) fn unix_now() -> f64 {
@@ -225,6 +249,43 @@ pub(crate) fn render(db: &Db, scrape: &ScrapeManager, m: &ServerMetrics) -> Stri
         o.sample(
             "prometheus_target_scrape_pool_targets",
             &format!("scrape_job={job:?}"),
+            *n as f64,
+        );
+    }
+    o.family(
+        "prometheus_target_interval_length_seconds",
+        "summary",
+        "Actual intervals between scrapes.",
+    );
+    for st in scrape.interval_stats() {
+        let iv = promlite_model::format_duration(st.interval.as_millis() as i64);
+        for (q, v) in &st.quantiles {
+            o.sample(
+                "prometheus_target_interval_length_seconds",
+                &format!("interval=\"{iv}\",quantile=\"{q}\""),
+                *v,
+            );
+        }
+        o.sample(
+            "prometheus_target_interval_length_seconds_sum",
+            &format!("interval=\"{iv}\""),
+            st.sum,
+        );
+        o.sample(
+            "prometheus_target_interval_length_seconds_count",
+            &format!("interval=\"{iv}\""),
+            st.count as f64,
+        );
+    }
+    o.family(
+        "prometheus_http_requests_total",
+        "counter",
+        "Counter of HTTP requests.",
+    );
+    for ((handler, code), n) in m.http_requests.lock().iter() {
+        o.sample(
+            "prometheus_http_requests_total",
+            &format!("code=\"{code}\",handler={handler:?}"),
             *n as f64,
         );
     }

@@ -233,3 +233,24 @@ async fn scrapes_good_gzip_openmetrics_and_rejects_bad_bodies() {
     mgr.stop(false).await;
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actual_scrape_intervals_are_recorded() {
+    let (addr, server) = serve().await;
+    let db = Db::open_in_memory(DbOptions::default());
+    let mgr = ScrapeManager::new(Arc::new(db.clone()), 3);
+    mgr.apply_config(vec![job("good", "/good")]);
+    mgr.set_groups("good", vec![group(&addr)]);
+    let ok = wait_for(Duration::from_secs(10), || {
+        mgr.interval_stats().first().is_some_and(|s| s.count >= 2)
+    })
+    .await;
+    assert!(ok, "intervals observed");
+    let s = &mgr.interval_stats()[0];
+    assert_eq!(s.interval, Duration::from_millis(300));
+    // The median actual interval is the configured one, give or take scheduling.
+    let median = s.quantiles[2].1;
+    assert!((0.2..0.5).contains(&median), "median {median}");
+    mgr.stop(false).await;
+    server.abort();
+}
