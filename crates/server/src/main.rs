@@ -1,37 +1,15 @@
 //! The `promlite` server binary: Prometheus' flags, `prometheus.yml`,
-//! storage, scraping, reloads and a clean shutdown; plus `promlite check
-//! config` (as `promtool check config`).
-
-mod discovery;
-mod metrics;
-mod providers;
-mod settings;
-mod web_config;
+//! storage, scraping, the HTTP API, reloads and a clean shutdown; plus
+//! `promlite check config` (as `promtool check config`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use clap::{Parser, Subcommand};
-use parking_lot::Mutex;
-use promlite_api::{ApiOptions, ApiState};
-use promlite_config::LoadedConfig;
-use promlite_model::Labels;
-use promlite_promql::{Engine, EngineOpts};
-use promlite_scrape::ScrapeManager;
-use promlite_tsdb::{Db, DbOptions};
-use tracing::{error, info, warn};
-
-use crate::discovery::Discovery;
-use crate::metrics::{unix_now, ServerMetrics};
+use promlite::{ConfigSource, Server, ServerOptions, Storage};
+use tracing::info;
 
 /// Command-line flags, named and defaulted as Prometheus' own.
 #[derive(Debug, Clone, Parser)]
@@ -131,103 +109,6 @@ fn init_logging(f: &Flags) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open_db(f: &Flags) -> anyhow::Result<Db> {
-    let retention_time = promlite_model::parse_duration(&f.retention_time)
-        .context("--storage.tsdb.retention.time")?;
-    let retention_size =
-        promlite_model::parse_bytes(&f.retention_size).context("--storage.tsdb.retention.size")?;
-    let opts = DbOptions {
-        retention_time,
-        retention_size,
-        ..DbOptions::default()
-    };
-    if f.in_memory {
-        info!("storage is in memory; nothing is written to disk");
-        return Ok(Db::open_in_memory(opts));
-    }
-    Db::open(&f.tsdb_path, opts).with_context(|| format!("opening storage at {}", f.tsdb_path))
-}
-
-/// Where the configuration comes from.
-#[derive(Debug, Clone)]
-enum ConfigSource {
-    File(PathBuf),
-    /// The embedded default, scraping this server on `port`.
-    Embedded {
-        port: u16,
-    },
-}
-
-impl ConfigSource {
-    fn load(&self) -> Result<LoadedConfig, String> {
-        match self {
-            ConfigSource::File(p) => promlite_config::load_file(p).map_err(|e| e.to_string()),
-            ConfigSource::Embedded { port } => promlite_config::parse_str(
-                &promlite_config::DEFAULT_CONFIG
-                    .replace("localhost:9090", &format!("localhost:{port}")),
-                Path::new("."),
-                Path::new("<embedded default config>"),
-            )
-            .map_err(|e| e.to_string()),
-        }
-    }
-}
-
-/// The running server's shared state.
-struct App {
-    db: Db,
-    scrape: Arc<ScrapeManager>,
-    source: ConfigSource,
-    config: Mutex<Option<Arc<LoadedConfig>>>,
-    discovery: Mutex<Option<Discovery>>,
-    metrics: ServerMetrics,
-    quit: tokio::sync::Notify,
-}
-
-impl App {
-    /// Loads and applies the configuration. On any error the running
-    /// configuration stays in place and `prometheus_config_last_reload_successful` is 0.
-    fn reload(&self) -> Result<(), String> {
-        let res = self.source.load().and_then(|loaded| {
-            let jobs = settings::all_scrape_settings(&loaded.config)?;
-            Ok((loaded, jobs))
-        });
-        let (loaded, jobs) = match res {
-            Ok(x) => x,
-            Err(e) => {
-                self.metrics.reload_success.store(0, Ordering::Relaxed);
-                error!(error = %e, "error loading config; keeping the previous configuration");
-                return Err(e);
-            }
-        };
-        for w in &loaded.warnings {
-            warn!("{w}");
-        }
-        self.scrape.apply_config(jobs);
-        let disc = Discovery::start(&loaded.config, self.scrape.clone());
-        if let Some(old) = self.discovery.lock().replace(disc) {
-            old.stop();
-        }
-        *self.config.lock() = Some(Arc::new(loaded));
-        self.metrics.reload_success.store(1, Ordering::Relaxed);
-        self.metrics
-            .reload_success_ts
-            .store(unix_now() as i64, Ordering::Relaxed);
-        info!("completed loading of configuration file");
-        Ok(())
-    }
-}
-
-async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        metrics::render(&app.db, &app.scrape, &app.metrics),
-    )
-}
-
 fn duration_flag(name: &str, v: &str) -> anyhow::Result<Duration> {
     let ms = promlite_model::parse_duration(v).with_context(|| format!("--{name}"))?;
     Ok(Duration::from_millis(ms as u64))
@@ -266,7 +147,7 @@ fn flag_map(f: &Flags) -> std::collections::BTreeMap<String, String> {
     m
 }
 
-async fn shutdown_signal(app: Arc<App>) {
+async fn shutdown_signal(server: &Server) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -284,25 +165,8 @@ async fn shutdown_signal(app: Arc<App>) {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
-        _ = app.quit.notified() => {},
+        _ = server.quit_requested() => {},
     }
-}
-
-/// Reloads the configuration on SIGHUP.
-async fn reload_on_sighup(app: Arc<App>) {
-    #[cfg(unix)]
-    {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            let a = app.clone();
-            let _ = tokio::task::spawn_blocking(move || a.reload()).await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = app;
 }
 
 fn check_config(files: &[PathBuf]) -> i32 {
@@ -324,10 +188,40 @@ fn config_source(flags: &Flags) -> ConfigSource {
         None if Path::new("prometheus.yml").exists() => {
             ConfigSource::File(PathBuf::from("prometheus.yml"))
         }
-        None => ConfigSource::Embedded {
-            port: flags.listen_address.port(),
-        },
+        None => {
+            info!("no prometheus.yml found; running the embedded default configuration");
+            ConfigSource::Embedded
+        }
     }
+}
+
+fn options(flags: &Flags) -> anyhow::Result<ServerOptions> {
+    Ok(ServerOptions {
+        config: config_source(flags),
+        storage: if flags.in_memory {
+            info!("storage is in memory; nothing is written to disk");
+            Storage::InMemory
+        } else {
+            Storage::Dir(PathBuf::from(&flags.tsdb_path))
+        },
+        retention_time: promlite_model::parse_duration(&flags.retention_time)
+            .context("--storage.tsdb.retention.time")?,
+        retention_size: promlite_model::parse_bytes(&flags.retention_size)
+            .context("--storage.tsdb.retention.size")?,
+        listen_address: flags.listen_address,
+        enable_lifecycle: flags.enable_lifecycle,
+        enable_admin_api: flags.enable_admin_api,
+        enable_remote_write_receiver: flags.enable_remote_write_receiver,
+        web_config_file: flags.web_config_file.clone(),
+        query_timeout: duration_flag("query.timeout", &flags.query_timeout)?,
+        query_max_samples: flags.query_max_samples,
+        query_lookback_delta: duration_flag("query.lookback-delta", &flags.query_lookback_delta)?,
+        query_max_concurrency: flags.query_max_concurrency,
+        scrape: true,
+        compaction: true,
+        reload_on_sighup: true,
+        flags: flag_map(flags),
+    })
 }
 
 #[tokio::main]
@@ -340,171 +234,9 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(check_config(files));
     }
     init_logging(&flags)?;
-    let source = config_source(&flags);
-    // Refuse to start on a bad configuration, as Prometheus does.
-    let initial = source
-        .load()
-        .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
-    settings::all_scrape_settings(&initial.config)
-        .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
-    if matches!(source, ConfigSource::Embedded { .. }) {
-        info!("no prometheus.yml found; running the embedded default configuration");
-    }
-
-    let db = tokio::task::spawn_blocking({
-        let f = flags.clone();
-        move || open_db(&f)
-    })
-    .await??;
-    let seed = xxhash_seed(&flags.listen_address.to_string());
-    let scrape = Arc::new(ScrapeManager::new(Arc::new(db.clone()), seed));
-    let app = Arc::new(App {
-        db: db.clone(),
-        scrape: scrape.clone(),
-        source,
-        config: Mutex::new(None),
-        discovery: Mutex::new(None),
-        metrics: ServerMetrics::default(),
-        quit: tokio::sync::Notify::new(),
-    });
-    app.metrics
-        .start_ts
-        .store(unix_now() as i64, Ordering::Relaxed);
-    if let Err(e) = app.reload() {
-        anyhow::bail!("error loading config: {e}");
-    }
-    tokio::spawn(reload_on_sighup(app.clone()));
-
-    let compactor = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let db = db.clone();
-                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || db.compact()).await {
-                    error!(error = %e, "compaction failed");
-                }
-            }
-        })
-    };
-
-    let lookback = duration_flag("query.lookback-delta", &flags.query_lookback_delta)?;
-    let query_timeout = duration_flag("query.timeout", &flags.query_timeout)?;
-    let engine = Arc::new(Engine::new(EngineOpts {
-        lookback_delta: lookback,
-        max_samples: flags.query_max_samples,
-        timeout: query_timeout,
-        ..EngineOpts::default()
-    }));
-    let external_labels = {
-        let cfg = app.config.lock();
-        cfg.as_ref()
-            .map(|c| {
-                Labels::from_pairs(&c.config.global.external_labels.iter().collect::<Vec<_>>())
-            })
-            .unwrap_or_default()
-    };
-    let api = ApiState::builder(Arc::new(db.clone()), Arc::new(db.clone()), engine)
-        .options(ApiOptions {
-            lookback_delta: lookback,
-            query_timeout,
-            max_concurrency: flags.query_max_concurrency.max(1),
-            enable_admin: flags.enable_admin_api,
-            enable_lifecycle: flags.enable_lifecycle,
-            enable_remote_write_receiver: flags.enable_remote_write_receiver,
-            external_labels,
-            ..ApiOptions::default()
-        })
-        .with_targets(Arc::new(providers::Targets {
-            scrape: scrape.clone(),
-        }))
-        .with_status(Arc::new(providers::Status {
-            app: app.clone(),
-            flags: flag_map(&flags),
-            retention: flags.retention_time.clone(),
-        }))
-        .with_admin(Arc::new(providers::Admin {
-            db: db.clone(),
-            dir: (!flags.in_memory).then(|| PathBuf::from(&flags.tsdb_path)),
-        }))
-        .build();
-    // The WAL was replayed before we got here.
-    api.set_ready(true);
-    let web = match &flags.web_config_file {
-        Some(p) => {
-            web_config::WebConfig::load(p).map_err(|e| anyhow::anyhow!("--web.config.file: {e}"))?
-        }
-        None => web_config::WebConfig::default(),
-    };
-    let tls = web
-        .tls()
-        .map_err(|e| anyhow::anyhow!("--web.config.file: {e}"))?;
-    let mut router = promlite_api::router(api).merge(
-        Router::new()
-            .route("/metrics", get(metrics_handler))
-            .with_state(app.clone()),
-    );
-    for (k, v) in web.headers() {
-        let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::try_from(k.as_str()),
-            axum::http::HeaderValue::try_from(v.as_str()),
-        ) else {
-            anyhow::bail!("--web.config.file: invalid header {k:?}");
-        };
-        router = router.layer(axum::middleware::map_response(
-            move |mut r: axum::response::Response| {
-                let (name, value) = (name.clone(), value.clone());
-                async move {
-                    r.headers_mut().insert(name, value);
-                    r
-                }
-            },
-        ));
-    }
-    {
-        let app = app.clone();
-        router = router.route_layer(axum::middleware::from_fn(move |req, next| {
-            metrics::count_requests(app.clone(), req, next)
-        }));
-    }
-    if let Some(auth) = web_config::BasicAuth::new(web.basic_auth_users.clone()) {
-        router = router.layer(axum::middleware::from_fn(move |req, next| {
-            web_config::require_basic_auth(auth.clone(), req, next)
-        }));
-    }
-    let listener = tokio::net::TcpListener::bind(flags.listen_address)
-        .await
-        .with_context(|| format!("listening on {}", flags.listen_address))?;
-    info!(address = %flags.listen_address, tls = tls.is_some(), "server is ready to receive web requests");
-    match tls {
-        Some(tls) => {
-            web_config::serve_tls(listener, tls, router, shutdown_signal(app.clone())).await
-        }
-        None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal(app.clone()))
-                .await?
-        }
-    }
-    info!("shutting down");
-    if let Some(d) = app.discovery.lock().take() {
-        d.stop();
-    }
-    scrape.stop(false).await;
-    compactor.abort();
-    tokio::task::spawn_blocking(move || db.close()).await??;
-    info!("storage closed; bye");
+    let server = Server::start(options(&flags)?).await?;
+    shutdown_signal(&server).await;
+    server.shutdown().await;
+    info!("bye");
     Ok(())
-}
-
-/// A per-instance seed for scrape offsets, so that two servers scraping the
-/// same targets spread their load (Prometheus hashes hostname and external labels).
-fn xxhash_seed(s: &str) -> u64 {
-    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    let mut h = fnv::FnvHasher::default();
-    std::hash::Hasher::write(&mut h, host.trim().as_bytes());
-    std::hash::Hasher::write(&mut h, s.as_bytes());
-    std::hash::Hasher::finish(&h)
 }

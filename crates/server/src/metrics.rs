@@ -24,7 +24,7 @@ pub(crate) struct ServerMetrics {
 /// Middleware counting requests as `prometheus_http_requests_total{code, handler}`,
 /// the handler being the matched route pattern.
 pub(crate) async fn count_requests(
-    app: std::sync::Arc<crate::App>,
+    app: std::sync::Arc<crate::server::App>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

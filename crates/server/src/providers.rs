@@ -17,7 +17,7 @@ use promlite_model::{Labels, Matcher};
 use promlite_scrape::{Health, ScrapeManager};
 use promlite_tsdb::Db;
 
-use crate::App;
+use crate::server::App;
 
 fn to_map(l: &Labels) -> BTreeMap<String, String> {
     l.iter()
@@ -183,7 +183,7 @@ impl StatusProvider for Status {
     }
 
     fn quit(&self) {
-        self.app.quit.notify_one();
+        self.app.quit.cancel();
     }
 }
 

@@ -1,0 +1,510 @@
+//! Starting, running and stopping a promlite server, in a binary or in
+//! another program's process.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use parking_lot::Mutex;
+use promlite_api::{ApiOptions, ApiState};
+use promlite_config::LoadedConfig;
+use promlite_model::Labels;
+use promlite_promql::{Engine, EngineOpts};
+use promlite_scrape::ScrapeManager;
+use promlite_tsdb::{Db, DbOptions};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::discovery::Discovery;
+use crate::metrics::{self, unix_now, ServerMetrics};
+use crate::{providers, settings, web_config};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// A `prometheus.yml` file, re-read on every reload.
+    File(PathBuf),
+    /// Configuration text (relative paths resolve against the working directory).
+    Text(String),
+    /// The embedded default, which scrapes this server itself.
+    Embedded,
+}
+
+/// Where samples are kept.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Nothing on disk: no WAL, no blocks.
+    InMemory,
+    /// A data directory (`--storage.tsdb.path`).
+    Dir(PathBuf),
+}
+
+/// Everything a server is started with; [`ServerOptions::default`] is an
+/// in-memory server on an ephemeral loopback port, with the flags'
+/// defaults otherwise.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The configuration.
+    pub config: ConfigSource,
+    /// The storage.
+    pub storage: Storage,
+    /// Time retention in milliseconds (0 disables).
+    pub retention_time: i64,
+    /// Size retention in bytes (0 disables).
+    pub retention_size: u64,
+    /// The address to listen on; port 0 picks a free one.
+    pub listen_address: SocketAddr,
+    /// `--web.enable-lifecycle`.
+    pub enable_lifecycle: bool,
+    /// `--web.enable-admin-api`.
+    pub enable_admin_api: bool,
+    /// `--web.enable-remote-write-receiver`.
+    pub enable_remote_write_receiver: bool,
+    /// `--web.config.file`.
+    pub web_config_file: Option<PathBuf>,
+    /// `--query.timeout`.
+    pub query_timeout: Duration,
+    /// `--query.max-samples`.
+    pub query_max_samples: usize,
+    /// `--query.lookback-delta`.
+    pub query_lookback_delta: Duration,
+    /// `--query.max-concurrency`.
+    pub query_max_concurrency: usize,
+    /// Start scrape loops for the configured jobs.
+    pub scrape: bool,
+    /// Run compaction and retention every minute.
+    pub compaction: bool,
+    /// Reload the configuration on SIGHUP.
+    pub reload_on_sighup: bool,
+    /// The flags as `/api/v1/status/flags` shows them.
+    pub flags: BTreeMap<String, String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            config: ConfigSource::Embedded,
+            storage: Storage::InMemory,
+            retention_time: promlite_tsdb::DEFAULT_RETENTION,
+            retention_size: 0,
+            listen_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            enable_lifecycle: false,
+            enable_admin_api: false,
+            enable_remote_write_receiver: false,
+            web_config_file: None,
+            query_timeout: Duration::from_secs(120),
+            query_max_samples: 50_000_000,
+            query_lookback_delta: Duration::from_secs(300),
+            query_max_concurrency: 20,
+            scrape: true,
+            compaction: true,
+            reload_on_sighup: false,
+            flags: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error("error loading config: {0}")]
+    Config(String),
+    /// The storage could not be opened.
+    #[error("opening storage: {0}")]
+    Storage(#[from] promlite_storage::Error),
+    /// `--web.config.file` is invalid.
+    #[error("--web.config.file: {0}")]
+    WebConfig(String),
+    /// The listen address could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running server's shared state.
+pub(crate) struct App {
+    pub(crate) db: Db,
+    pub(crate) scrape: Arc<ScrapeManager>,
+    source: ConfigSource,
+    port: u16,
+    pub(crate) config: Mutex<Option<Arc<LoadedConfig>>>,
+    discovery: Mutex<Option<Discovery>>,
+    pub(crate) metrics: ServerMetrics,
+    pub(crate) quit: CancellationToken,
+    scrape_enabled: bool,
+}
+
+impl App {
+    fn load(&self) -> Result<LoadedConfig, String> {
+        let embedded;
+        let (text, base, name): (&str, &Path, &Path) = match &self.source {
+            ConfigSource::File(p) => {
+                return promlite_config::load_file(p).map_err(|e| e.to_string());
+            }
+            ConfigSource::Text(t) => (t, Path::new("."), Path::new("<config text>")),
+            ConfigSource::Embedded => {
+                embedded = promlite_config::DEFAULT_CONFIG
+                    .replace("localhost:9090", &format!("localhost:{}", self.port));
+                (
+                    &embedded,
+                    Path::new("."),
+                    Path::new("<embedded default config>"),
+                )
+            }
+        };
+        promlite_config::parse_str(text, base, name).map_err(|e| e.to_string())
+    }
+
+    /// Loads and applies the configuration. On any error the running
+    /// configuration stays in place and `prometheus_config_last_reload_successful` is 0.
+    pub(crate) fn reload(&self) -> Result<(), String> {
+        let res = self.load().and_then(|loaded| {
+            let jobs = settings::all_scrape_settings(&loaded.config)?;
+            Ok((loaded, jobs))
+        });
+        let (loaded, jobs) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                self.metrics.reload_success.store(0, Ordering::Relaxed);
+                error!(error = %e, "error loading config; keeping the previous configuration");
+                return Err(e);
+            }
+        };
+        for w in &loaded.warnings {
+            warn!("{w}");
+        }
+        if self.scrape_enabled {
+            self.scrape.apply_config(jobs);
+            let disc = Discovery::start(&loaded.config, self.scrape.clone());
+            if let Some(old) = self.discovery.lock().replace(disc) {
+                old.stop();
+            }
+        }
+        *self.config.lock() = Some(Arc::new(loaded));
+        self.metrics.reload_success.store(1, Ordering::Relaxed);
+        self.metrics
+            .reload_success_ts
+            .store(unix_now() as i64, Ordering::Relaxed);
+        info!("completed loading of configuration file");
+        Ok(())
+    }
+}
+
+async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(&app.db, &app.scrape, &app.metrics),
+    )
+}
+
+/// Reloads the configuration on SIGHUP.
+async fn reload_on_sighup(app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let a = app.clone();
+            let _ = tokio::task::spawn_blocking(move || a.reload()).await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = app;
+}
+
+/// A per-instance seed for scrape offsets, so that two servers scraping the
+/// same targets spread their load (Prometheus hashes hostname and external labels).
+fn offset_seed(s: &str) -> u64 {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let mut h = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut h, host.trim().as_bytes());
+    std::hash::Hasher::write(&mut h, s.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
+
+/// A running promlite server. Dropping it stops it (without waiting); call
+/// [`Server::shutdown`] to wait until everything is flushed and closed.
+pub struct Server {
+    app: Arc<App>,
+    addr: SocketAddr,
+    tls: bool,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    engine: Arc<Engine>,
+}
+
+impl Server {
+    /// Starts a server: loads the configuration (refusing a bad one),
+    /// opens the storage (replaying the WAL), starts scraping and serves
+    /// the HTTP API. Must be called inside a Tokio runtime.
+    pub async fn start(opts: ServerOptions) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(opts.listen_address)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: opts.listen_address,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: opts.listen_address,
+            source,
+        })?;
+        let db_opts = DbOptions {
+            retention_time: opts.retention_time,
+            retention_size: opts.retention_size,
+            ..DbOptions::default()
+        };
+        let db = match &opts.storage {
+            Storage::InMemory => Db::open_in_memory(db_opts),
+            Storage::Dir(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || Db::open(dir, db_opts))
+                    .await
+                    .map_err(|e| StartError::Config(e.to_string()))??
+            }
+        };
+        let scrape = Arc::new(ScrapeManager::new(
+            Arc::new(db.clone()),
+            offset_seed(&addr.to_string()),
+        ));
+        let app = Arc::new(App {
+            db: db.clone(),
+            scrape: scrape.clone(),
+            source: opts.config.clone(),
+            port: addr.port(),
+            config: Mutex::new(None),
+            discovery: Mutex::new(None),
+            metrics: ServerMetrics::default(),
+            quit: CancellationToken::new(),
+            scrape_enabled: opts.scrape,
+        });
+        app.metrics
+            .start_ts
+            .store(unix_now() as i64, Ordering::Relaxed);
+        app.reload().map_err(StartError::Config)?;
+        if opts.reload_on_sighup {
+            tokio::spawn(reload_on_sighup(app.clone()));
+        }
+        let compactor = opts.compaction.then(|| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let db = db.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || db.compact()).await {
+                        error!(error = %e, "compaction failed");
+                    }
+                }
+            })
+        });
+
+        let engine = Arc::new(Engine::new(EngineOpts {
+            lookback_delta: opts.query_lookback_delta,
+            max_samples: opts.query_max_samples,
+            timeout: opts.query_timeout,
+            ..EngineOpts::default()
+        }));
+        let external_labels = {
+            let cfg = app.config.lock();
+            cfg.as_ref()
+                .map(|c| {
+                    Labels::from_pairs(&c.config.global.external_labels.iter().collect::<Vec<_>>())
+                })
+                .unwrap_or_default()
+        };
+        let retention = promlite_model::format_duration(opts.retention_time);
+        let api = ApiState::builder(Arc::new(db.clone()), Arc::new(db.clone()), engine.clone())
+            .options(ApiOptions {
+                lookback_delta: opts.query_lookback_delta,
+                query_timeout: opts.query_timeout,
+                max_concurrency: opts.query_max_concurrency.max(1),
+                enable_admin: opts.enable_admin_api,
+                enable_lifecycle: opts.enable_lifecycle,
+                enable_remote_write_receiver: opts.enable_remote_write_receiver,
+                external_labels,
+                ..ApiOptions::default()
+            })
+            .with_targets(Arc::new(providers::Targets {
+                scrape: scrape.clone(),
+            }))
+            .with_status(Arc::new(providers::Status {
+                app: app.clone(),
+                flags: opts.flags.clone(),
+                retention,
+            }))
+            .with_admin(Arc::new(providers::Admin {
+                db: db.clone(),
+                dir: match &opts.storage {
+                    Storage::Dir(d) => Some(d.clone()),
+                    Storage::InMemory => None,
+                },
+            }))
+            .build();
+        // The WAL was replayed before we got here.
+        api.set_ready(true);
+        let web = match &opts.web_config_file {
+            Some(p) => web_config::WebConfig::load(p).map_err(StartError::WebConfig)?,
+            None => web_config::WebConfig::default(),
+        };
+        let tls = web.tls().map_err(StartError::WebConfig)?;
+        let router = build_router(api, app.clone(), &web)?;
+        let stop = CancellationToken::new();
+        info!(address = %addr, tls = tls.is_some(), "server is ready to receive web requests");
+        let task = {
+            let stop = stop.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let shutdown = {
+                    let stop = stop.clone();
+                    let quit = app.quit.clone();
+                    async move {
+                        tokio::select! {
+                            _ = stop.cancelled() => {},
+                            _ = quit.cancelled() => {},
+                        }
+                    }
+                };
+                match tls {
+                    Some(tls) => web_config::serve_tls(listener, tls, router, shutdown).await,
+                    None => {
+                        if let Err(e) = axum::serve(listener, router)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                        {
+                            error!(error = %e, "HTTP server failed");
+                        }
+                    }
+                }
+                info!("shutting down");
+                if let Some(d) = app.discovery.lock().take() {
+                    d.stop();
+                }
+                app.scrape.stop(false).await;
+                if let Some(c) = compactor {
+                    c.abort();
+                }
+                let db = app.db.clone();
+                match tokio::task::spawn_blocking(move || db.close()).await {
+                    Ok(Ok(())) => info!("storage closed"),
+                    Ok(Err(e)) => error!(error = %e, "closing storage failed"),
+                    Err(e) => error!(error = %e, "closing storage failed"),
+                }
+            })
+        };
+        Ok(Server {
+            app,
+            addr,
+            tls: web.tls_server_config.is_some(),
+            stop,
+            task: Some(task),
+            engine,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's base URL, e.g. `http://127.0.0.1:43121`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The storage, to append or query directly.
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// The PromQL engine the API uses.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Reloads the configuration as SIGHUP would.
+    pub fn reload(&self) -> Result<(), String> {
+        self.app.reload()
+    }
+
+    /// Resolves when `/-/quit` was requested.
+    pub async fn quit_requested(&self) {
+        self.app.quit.cancelled().await
+    }
+
+    /// Stops serving, stops scraping, flushes and closes the storage.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn build_router(
+    api: ApiState,
+    app: Arc<App>,
+    web: &web_config::WebConfig,
+) -> Result<Router, StartError> {
+    let mut router = promlite_api::router(api).merge(
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .with_state(app.clone()),
+    );
+    for (k, v) in web.headers() {
+        let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(k.as_str()),
+            axum::http::HeaderValue::try_from(v.as_str()),
+        ) else {
+            return Err(StartError::WebConfig(format!("invalid header {k:?}")));
+        };
+        router = router.layer(axum::middleware::map_response(
+            move |mut r: axum::response::Response| {
+                let (name, value) = (name.clone(), value.clone());
+                async move {
+                    r.headers_mut().insert(name, value);
+                    r
+                }
+            },
+        ));
+    }
+    {
+        let app = app.clone();
+        router = router.route_layer(axum::middleware::from_fn(move |req, next| {
+            metrics::count_requests(app.clone(), req, next)
+        }));
+    }
+    if let Some(auth) = web_config::BasicAuth::new(web.basic_auth_users.clone()) {
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            web_config::require_basic_auth(auth.clone(), req, next)
+        }));
+    }
+    Ok(router)
+}
