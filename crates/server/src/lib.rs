@@ -18,6 +18,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod discovery;
+pub mod fixtures;
 mod metrics;
 mod providers;
 mod server;

@@ -42,6 +42,10 @@ struct Flags {
     /// (exporter-toolkit format: tls_server_config, basic_auth_users).
     #[arg(long = "web.config.file")]
     web_config_file: Option<PathBuf>,
+    /// Load this OpenMetrics file (samples with timestamps) into the
+    /// in-memory storage at start-up; needs --storage.in-memory.
+    #[arg(long = "storage.load-openmetrics")]
+    load_openmetrics: Option<PathBuf>,
     /// Enable shutdown and reload via HTTP request.
     #[arg(long = "web.enable-lifecycle")]
     enable_lifecycle: bool,
@@ -79,6 +83,33 @@ enum Command {
     Check {
         #[command(subcommand)]
         what: CheckWhat,
+    },
+    /// Work with TSDB data (as `promtool tsdb`).
+    Tsdb {
+        #[command(subcommand)]
+        what: TsdbWhat,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum TsdbWhat {
+    /// Create blocks from data in another format (as promtool's backfill).
+    #[command(name = "create-blocks-from")]
+    CreateBlocksFrom {
+        #[command(subcommand)]
+        from: CreateFrom,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum CreateFrom {
+    /// From an OpenMetrics file whose samples carry timestamps.
+    Openmetrics {
+        /// The OpenMetrics input file.
+        input: PathBuf,
+        /// The data directory to write blocks into.
+        #[arg(default_value = "data/")]
+        output: PathBuf,
     },
 }
 
@@ -221,6 +252,7 @@ fn options(flags: &Flags) -> anyhow::Result<ServerOptions> {
         compaction: true,
         reload_on_sighup: true,
         flags: flag_map(flags),
+        load_openmetrics: flags.load_openmetrics.clone(),
     })
 }
 
@@ -232,6 +264,30 @@ async fn main() -> anyhow::Result<()> {
     }) = &flags.command
     {
         std::process::exit(check_config(files));
+    }
+    if let Some(Command::Tsdb {
+        what:
+            TsdbWhat::CreateBlocksFrom {
+                from: CreateFrom::Openmetrics { input, output },
+            },
+    }) = &flags.command
+    {
+        match promlite::fixtures::create_blocks_from_openmetrics(input, output) {
+            Ok(metas) => {
+                #[allow(clippy::print_stdout)]
+                for m in metas {
+                    println!(
+                        "BLOCK ULID {} MIN TIME {} MAX TIME {} SAMPLES {} SERIES {}",
+                        m.ulid, m.min_time, m.max_time, m.stats.num_samples, m.stats.num_series
+                    );
+                }
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
     }
     init_logging(&flags)?;
     let server = Server::start(options(&flags)?).await?;

@@ -87,6 +87,9 @@ pub struct ServerOptions {
     pub reload_on_sighup: bool,
     /// The flags as `/api/v1/status/flags` shows them.
     pub flags: BTreeMap<String, String>,
+    /// An OpenMetrics file (with timestamps) loaded into the in-memory
+    /// storage at start-up (`--storage.load-openmetrics`).
+    pub load_openmetrics: Option<PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -109,6 +112,7 @@ impl Default for ServerOptions {
             compaction: true,
             reload_on_sighup: false,
             flags: BTreeMap::new(),
+            load_openmetrics: None,
         }
     }
 }
@@ -125,6 +129,9 @@ pub enum StartError {
     /// `--web.config.file` is invalid.
     #[error("--web.config.file: {0}")]
     WebConfig(String),
+    /// The OpenMetrics fixture could not be loaded.
+    #[error("--storage.load-openmetrics: {0}")]
+    Fixture(#[from] crate::fixtures::FixtureError),
     /// The listen address could not be bound.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -268,13 +275,42 @@ impl Server {
             addr: opts.listen_address,
             source,
         })?;
-        let db_opts = DbOptions {
+        let mut db_opts = DbOptions {
             retention_time: opts.retention_time,
             retention_size: opts.retention_size,
             ..DbOptions::default()
         };
+        let fixture = match &opts.load_openmetrics {
+            Some(p) => {
+                if !matches!(opts.storage, Storage::InMemory) {
+                    return Err(StartError::Config(
+                        "--storage.load-openmetrics needs --storage.in-memory; for a data \
+                         directory use `promlite tsdb create-blocks-from openmetrics`"
+                            .into(),
+                    ));
+                }
+                let series = crate::fixtures::read_openmetrics(p)?;
+                // The in-memory head must accept the whole history: its
+                // out-of-bounds window is half a block range.
+                db_opts.block_range = 1000 * 24 * 3600 * 1000;
+                db_opts.retention_time = 0;
+                Some(series)
+            }
+            None => None,
+        };
         let db = match &opts.storage {
-            Storage::InMemory => Db::open_in_memory(db_opts),
+            Storage::InMemory => {
+                let db = Db::open_in_memory(db_opts);
+                if let Some(series) = &fixture {
+                    let n = crate::fixtures::load_into(&db, series)?;
+                    info!(
+                        samples = n,
+                        series = series.len(),
+                        "OpenMetrics fixture loaded"
+                    );
+                }
+                db
+            }
             Storage::Dir(dir) => {
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || Db::open(dir, db_opts))

@@ -30,6 +30,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod backfill;
 pub mod block;
 pub mod chunkenc;
 mod compact;

@@ -1,6 +1,8 @@
 //! The library API only: start in-process servers, append, query over
 //! HTTP and through the engine, run two side by side, shut down.
 
+mod fixtures;
+
 use std::time::Duration;
 
 use promlite::{ConfigSource, Server, ServerOptions};
