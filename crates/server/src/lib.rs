@@ -19,6 +19,7 @@
 
 mod discovery;
 pub mod fixtures;
+pub mod logfmt;
 mod metrics;
 mod providers;
 mod server;

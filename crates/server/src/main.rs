@@ -134,7 +134,7 @@ fn init_logging(f: &Flags) -> anyhow::Result<()> {
         .with_writer(std::io::stderr);
     match f.log_format.as_str() {
         "json" => builder.json().init(),
-        "logfmt" => builder.init(),
+        "logfmt" => builder.event_format(promlite::logfmt::Logfmt).init(),
         other => anyhow::bail!("invalid --log.format {other:?}: must be logfmt or json"),
     }
     Ok(())
