@@ -25,6 +25,7 @@ mod labels;
 mod matcher;
 mod relabel;
 mod sample;
+mod time;
 
 pub use duration::{format_duration, parse_bytes, parse_duration};
 pub use error::{Error, RelabelError, Result};
@@ -35,3 +36,4 @@ pub use relabel::{
     DEFAULT_RELABEL_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR,
 };
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
+pub use time::format_rfc3339_millis;

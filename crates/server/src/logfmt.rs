@@ -65,7 +65,7 @@ where
         let mut f = Fields::default();
         event.record(&mut f);
         let meta = event.metadata();
-        let now = humantime_rfc3339();
+        let now = promlite_model::format_rfc3339_millis(std::time::SystemTime::now());
         writeln!(
             w,
             "time={now} level={} source={} msg={}{}",
@@ -75,33 +75,6 @@ where
             f.rest
         )
     }
-}
-
-/// The current time as RFC 3339 with milliseconds, in UTC.
-fn humantime_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = if month <= 2 { y + 1 } else { y };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        d.subsec_millis()
-    )
 }
 
 #[cfg(test)]
@@ -114,13 +87,5 @@ mod tests {
         assert_eq!(quote("a b"), "\"a b\"");
         assert_eq!(quote(""), "\"\"");
         assert_eq!(quote("say \"hi\""), "\"say \\\"hi\\\"\"");
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        let t = humantime_rfc3339();
-        assert_eq!(t.len(), 24, "{t}");
-        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T');
-        assert!(t.starts_with("20"));
     }
 }
