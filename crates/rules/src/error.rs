@@ -1,0 +1,100 @@
+//! Errors of the rules crate.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A problem in a rule file, with where it was found. Its `Display` text
+/// follows Prometheus' `rulefmt` errors: `FILE: LINE:COL: group "g", rule
+/// N, "name": reason`, or `FILE: reason` when there is no rule context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule file.
+    pub file: PathBuf,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// The group, when the error is about one of its rules.
+    pub group: Option<String>,
+    /// The 1-based index of the rule in its group and the rule's name.
+    pub rule: Option<(usize, String)>,
+    /// The reason, with Prometheus' wording where there is one.
+    pub message: String,
+}
+
+impl RuleError {
+    /// An error about the file as a whole (YAML or group level).
+    pub fn file_level(file: impl Into<PathBuf>, line: u64, message: impl Into<String>) -> Self {
+        RuleError {
+            file: file.into(),
+            line,
+            column: 0,
+            group: None,
+            rule: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file.display())?;
+        if self.line > 0 {
+            write!(f, "{}:{}: ", self.line, self.column.max(1))?;
+        }
+        if let (Some(g), Some((i, name))) = (&self.group, &self.rule) {
+            write!(f, "group {g:?}, rule {i}, {name:?}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// An error of rule evaluation or of the unit-test runner.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The rule's query failed.
+    #[error("{0}")]
+    Query(#[from] promlite_promql::Error),
+    /// Writing the rule's output failed.
+    #[error("{0}")]
+    Storage(#[from] promlite_storage::Error),
+    /// A recording rule's result had two series with equal labels.
+    #[error("vector contains metrics with the same labelset after applying rule labels")]
+    DuplicateLabelset,
+    /// An alerting rule's result had two alerts with equal labels.
+    #[error("vector contains metrics with the same labelset after applying alert labels")]
+    DuplicateAlertLabelset,
+    /// The rule returned more series than the group's `limit`.
+    #[error("exceeded limit of {limit} with {got} {what}")]
+    Limit {
+        /// The group's limit.
+        limit: usize,
+        /// What the rule produced.
+        got: usize,
+        /// `series` or `alerts`.
+        what: &'static str,
+    },
+    /// The query returned something other than a vector or scalar.
+    #[error("rule result is not a vector or scalar")]
+    NotVector,
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A unit-test file is malformed.
+    #[error("{0}")]
+    TestFile(String),
+    /// Rule files failed to load.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<RuleError>),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
