@@ -6,3 +6,6 @@ mod error;
 pub mod template;
 
 pub use error::{Error, Result, RuleError};
+mod rulefmt;
+
+pub use rulefmt::{load_files, parse_file, parse_rules, GroupSpec, RuleKind, RuleSpec};
