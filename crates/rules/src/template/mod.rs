@@ -148,3 +148,8 @@ pub fn expand_alert(
         }
     }
 }
+
+/// Go's `url.QueryEscape`, for generator URLs.
+pub(crate) fn format_query_escape(s: &str) -> String {
+    format::query_escape(s)
+}
