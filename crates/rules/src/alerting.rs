@@ -157,12 +157,12 @@ impl AlertingRule {
         self.restored = restored;
     }
 
-    /// Active (pending, firing or recently resolved) alerts, sorted by labels.
+    /// Pending and firing alerts (not resolved), sorted by labels, as Prometheus' `ActiveAlerts`.
     pub fn active_alerts(&self) -> Vec<ActiveAlert> {
         let mut v: Vec<ActiveAlert> = self
             .active
             .values()
-            .filter(|a| a.resolved_at == 0 || a.state != AlertState::Inactive)
+            .filter(|a| a.resolved_at == 0)
             .cloned()
             .collect();
         v.sort_by(|a, b| a.labels.cmp(&b.labels));

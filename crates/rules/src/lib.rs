@@ -19,3 +19,9 @@ pub use alerting::{ActiveAlert, AlertState, AlertingRule, ALERT_FOR_STATE_METRIC
 pub use group::{Group, GroupOptions, RecordingRule, Rule, RuleEntry, RuleHealth};
 pub use manager::{RuleManager, SharedGroup};
 pub use notifier::{Alert, Notifier};
+mod unittest;
+
+pub use unittest::{test_rules, TestRulesOptions};
+mod check;
+
+pub use check::check_rules;

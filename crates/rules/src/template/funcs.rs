@@ -196,7 +196,7 @@ fn float_to_ns(v: f64) -> Result<i128, String> {
     Ok(ns as i128)
 }
 
-fn go_duration(ns: i128) -> String {
+pub(crate) fn go_duration(ns: i128) -> String {
     if ns == 0 {
         return "0s".into();
     }

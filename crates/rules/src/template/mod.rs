@@ -153,3 +153,8 @@ pub fn expand_alert(
 pub(crate) fn format_query_escape(s: &str) -> String {
     format::query_escape(s)
 }
+
+/// Go's `time.Duration.String()` of `ns` nanoseconds.
+pub(crate) fn go_duration_string(ns: i128) -> String {
+    funcs::go_duration(ns)
+}
