@@ -212,7 +212,11 @@ impl AlertingRule {
         let mut fresh: HashMap<Labels, ActiveAlert> = HashMap::with_capacity(res.len());
         for smpl in res {
             let mut data = TemplateData {
-                labels: smpl.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect(),
+                labels: smpl
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
+                    .collect(),
                 external_labels: env.external_labels.clone(),
                 external_url: env.external_url.to_string(),
                 value: smpl.v,
@@ -233,7 +237,12 @@ impl AlertingRule {
             let annotations: BTreeMap<String, String> = self
                 .annotations
                 .iter()
-                .map(|(k, v)| (k.clone(), expand_alert(&self.name, v, &data, Some(env.query))))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        expand_alert(&self.name, v, &data, Some(env.query)),
+                    )
+                })
                 .collect();
             let labels = lb.labels();
             if fresh.contains_key(&labels) {
@@ -272,7 +281,9 @@ impl AlertingRule {
         let mut keys: Vec<Labels> = self.active.keys().cloned().collect();
         keys.sort();
         for fp in keys {
-            let Some(a) = self.active.get_mut(&fp) else { continue };
+            let Some(a) = self.active.get_mut(&fp) else {
+                continue;
+            };
             if !result_fps.contains(&fp) {
                 let mut keep_firing = false;
                 if a.state == AlertState::Firing && self.keep_firing_for_ms > 0 {
@@ -305,7 +316,10 @@ impl AlertingRule {
             }
             if self.restored {
                 let a = a.clone();
-                out.push((self.alert_series(&a, ALERT_METRIC_NAME, Some(a.state.as_str())), 1.0));
+                out.push((
+                    self.alert_series(&a, ALERT_METRIC_NAME, Some(a.state.as_str())),
+                    1.0,
+                ));
                 out.push((
                     self.alert_series(&a, ALERT_FOR_STATE_METRIC_NAME, None),
                     (a.active_at.div_euclid(1000)) as f64,
@@ -318,14 +332,23 @@ impl AlertingRule {
         let _ = offset;
         if limit > 0 && num_active > limit {
             self.active.clear();
-            return Err(Error::Limit { limit, got: num_active, what: "alerts" });
+            return Err(Error::Limit {
+                limit,
+                got: num_active,
+                what: "alerts",
+            });
         }
         Ok(out)
     }
 
     /// Alerts to send at `ts` (firing, and resolved ones until sent),
     /// marking them sent. `interval` is the group's interval.
-    pub(crate) fn alerts_to_send(&mut self, ts: i64, resend_delay: i64, interval: i64) -> Vec<ActiveAlert> {
+    pub(crate) fn alerts_to_send(
+        &mut self,
+        ts: i64,
+        resend_delay: i64,
+        interval: i64,
+    ) -> Vec<ActiveAlert> {
         let mut out = Vec::new();
         for a in self.active.values_mut() {
             if a.needs_sending(ts, resend_delay) {
@@ -375,7 +398,9 @@ impl AlertingRule {
             }
         }
         for a in self.active.values_mut() {
-            let Some(&(t, v)) = last.get(&a.labels) else { continue };
+            let Some(&(t, v)) = last.get(&a.labels) else {
+                continue;
+            };
             if is_stale_nan(v) {
                 continue;
             }

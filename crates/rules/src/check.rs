@@ -58,7 +58,12 @@ fn duplicates(groups: &[GroupSpec]) -> Vec<(String, BTreeMap<String, String>)> {
     all.sort();
     let mut out = Vec::new();
     for w in all.windows(2) {
-        if w[0] == w[1] && out.last().map(|l: &(String, BTreeMap<String, String>)| l.0 != w[0].0 || l.1 != w[0].1).unwrap_or(true) {
+        if w[0] == w[1]
+            && out
+                .last()
+                .map(|l: &(String, BTreeMap<String, String>)| l.0 != w[0].0 || l.1 != w[0].1)
+                .unwrap_or(true)
+        {
             out.push((w[0].0.clone(), w[0].1.clone()));
         }
     }

@@ -15,7 +15,7 @@ use crate::alerting::{AlertingRule, TemplateEnv};
 use crate::error::{Error, Result};
 use crate::notifier::{Alert, Notifier};
 use crate::rulefmt::{GroupSpec, RuleKind};
-use crate::template::format_query_escape;
+use crate::template::{format_query_escape, QueryResultSamples};
 
 /// Everything a group needs from the outside world.
 #[derive(Clone)]
@@ -47,7 +47,11 @@ pub struct GroupOptions {
 impl GroupOptions {
     /// Options with Prometheus' defaults (1m interval, no offset, 1h outage
     /// tolerance, 10m grace period, 1m resend delay) and no notifier.
-    pub fn new(engine: Arc<Engine>, queryable: Arc<dyn Queryable>, appendable: Arc<dyn Appendable>) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        queryable: Arc<dyn Queryable>,
+        appendable: Arc<dyn Appendable>,
+    ) -> Self {
         GroupOptions {
             engine,
             queryable,
@@ -188,7 +192,11 @@ impl Group {
         Group {
             name: spec.name.clone(),
             file: spec.file.clone(),
-            interval_ms: spec.interval_ms.filter(|i| *i > 0).unwrap_or(opts.default_interval_ms).max(1),
+            interval_ms: spec
+                .interval_ms
+                .filter(|i| *i > 0)
+                .unwrap_or(opts.default_interval_ms)
+                .max(1),
             query_offset_ms: spec.query_offset_ms.unwrap_or(opts.default_query_offset_ms),
             limit: spec.limit,
             rules,
@@ -257,7 +265,10 @@ impl Group {
     /// Prometheus' `hash()` of the group: xxhash64 of `{file, name}`.
     fn hash(&self) -> u64 {
         let mut b = Vec::new();
-        for (n, v) in [("file", self.file.to_string_lossy().to_string()), ("name", self.name.clone())] {
+        for (n, v) in [
+            ("file", self.file.to_string_lossy().to_string()),
+            ("name", self.name.clone()),
+        ] {
             b.extend_from_slice(n.as_bytes());
             b.push(0xff);
             b.extend_from_slice(v.as_bytes());
@@ -282,7 +293,10 @@ impl Group {
         self.last_evaluation_ms = old.last_evaluation_ms;
         self.evaluation_duration = old.evaluation_duration;
         for r in &mut self.rules {
-            let same = old.rules.iter().find(|o| o.name() == r.name() && o.query() == r.query());
+            let same = old
+                .rules
+                .iter()
+                .find(|o| o.name() == r.name() && o.query() == r.query());
             let Some(o) = same else { continue };
             r.prev_series = o.prev_series.clone();
             r.health = o.health;
@@ -299,12 +313,22 @@ impl Group {
 
     fn run_query(&self, expr: &Option<Expr>, text: &str, t: i64) -> Result<Vec<Sample>> {
         let res = match expr {
-            Some(e) => self.opts.engine.instant_query_expr(self.opts.queryable.as_ref(), e, t)?,
-            None => self.opts.engine.instant_query(self.opts.queryable.as_ref(), text, t)?,
+            Some(e) => self
+                .opts
+                .engine
+                .instant_query_expr(self.opts.queryable.as_ref(), e, t)?,
+            None => self
+                .opts
+                .engine
+                .instant_query(self.opts.queryable.as_ref(), text, t)?,
         };
         match res.value {
             Value::Vector(v) => Ok(v),
-            Value::Scalar { t, v } => Ok(vec![Sample { labels: Labels::empty(), t, v }]),
+            Value::Scalar { t, v } => Ok(vec![Sample {
+                labels: Labels::empty(),
+                t,
+                v,
+            }]),
             _ => Err(Error::NotVector),
         }
     }
@@ -326,7 +350,8 @@ impl Group {
                     entry.health = RuleHealth::Ok;
                     entry.last_error = None;
                     let current: HashSet<Labels> = series.iter().map(|(l, _)| l.clone()).collect();
-                    let stale: Vec<Labels> = entry.prev_series.difference(&current).cloned().collect();
+                    let stale: Vec<Labels> =
+                        entry.prev_series.difference(&current).cloned().collect();
                     entry.prev_series = current;
                     self.write(series, stale, qt);
                 }
@@ -351,7 +376,11 @@ impl Group {
                                 labels: x.labels,
                                 annotations: x.annotations,
                                 starts_at: x.fired_at,
-                                ends_at: if x.resolved_at != 0 { x.resolved_at } else { x.valid_until },
+                                ends_at: if x.resolved_at != 0 {
+                                    x.resolved_at
+                                } else {
+                                    x.valid_until
+                                },
                                 generator_url: url.clone(),
                             })
                             .collect();
@@ -385,19 +414,33 @@ impl Group {
                     out.push((l, s.v));
                 }
                 if limit > 0 && out.len() > limit {
-                    return Err(Error::Limit { limit, got: out.len(), what: "series" });
+                    return Err(Error::Limit {
+                        limit,
+                        got: out.len(),
+                        what: "series",
+                    });
                 }
                 Ok(out)
             }
             Rule::Alerting(_) => {
                 let engine = self.opts.engine.clone();
                 let q = self.opts.queryable.clone();
-                let query = move |e: &str| -> std::result::Result<Vec<(BTreeMap<String, String>, f64)>, String> {
-                    let r = engine.instant_query(q.as_ref(), e, ts).map_err(|e| e.to_string())?;
+                let query = move |e: &str| -> std::result::Result<QueryResultSamples, String> {
+                    let r = engine
+                        .instant_query(q.as_ref(), e, ts)
+                        .map_err(|e| e.to_string())?;
                     match r.value {
                         Value::Vector(v) => Ok(v
                             .into_iter()
-                            .map(|s| (s.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect(), s.v))
+                            .map(|s| {
+                                (
+                                    s.labels
+                                        .iter()
+                                        .map(|l| (l.name.to_string(), l.value.to_string()))
+                                        .collect(),
+                                    s.v,
+                                )
+                            })
                             .collect()),
                         Value::Scalar { v, .. } => Ok(vec![(BTreeMap::new(), v)]),
                         _ => Err("query result is not a vector or scalar".into()),
@@ -405,8 +448,14 @@ impl Group {
                 };
                 let ext = self.opts.external_labels.clone();
                 let url = self.opts.external_url.clone();
-                let env = TemplateEnv { external_labels: &ext, external_url: &url, query: &query };
-                let Rule::Alerting(a) = &mut self.rules[i].rule else { return Ok(Vec::new()) };
+                let env = TemplateEnv {
+                    external_labels: &ext,
+                    external_url: &url,
+                    query: &query,
+                };
+                let Rule::Alerting(a) = &mut self.rules[i].rule else {
+                    return Ok(Vec::new());
+                };
                 a.eval(res, ts, self.query_offset_ms, limit, &env)
             }
         }
@@ -417,11 +466,18 @@ impl Group {
             return;
         }
         let mut app = self.opts.appendable.appender();
-        for (l, v) in series.iter().map(|(l, v)| (l, *v)).chain(stale.iter().map(|l| (l, STALE_NAN))) {
+        for (l, v) in series
+            .iter()
+            .map(|(l, v)| (l, *v))
+            .chain(stale.iter().map(|l| (l, STALE_NAN)))
+        {
             match app.append(None, l, t, v) {
                 Ok(_) => {}
-                Err(StorageError::OutOfOrderSample | StorageError::DuplicateSampleForTimestamp) => {}
-                Err(e) => tracing::warn!(group = %self.name, series = %l, err = %e, "rule sample append failed"),
+                Err(StorageError::OutOfOrderSample | StorageError::DuplicateSampleForTimestamp) => {
+                }
+                Err(e) => {
+                    tracing::warn!(group = %self.name, series = %l, err = %e, "rule sample append failed")
+                }
             }
         }
         if let Err(e) = app.commit() {
@@ -435,7 +491,12 @@ impl Group {
         let q = self.opts.queryable.clone();
         for r in &mut self.rules {
             if let Rule::Alerting(a) = &mut r.rule {
-                if let Err(e) = a.restore_for_state(q.as_ref(), ts, self.opts.outage_tolerance_ms, self.opts.for_grace_period_ms) {
+                if let Err(e) = a.restore_for_state(
+                    q.as_ref(),
+                    ts,
+                    self.opts.outage_tolerance_ms,
+                    self.opts.for_grace_period_ms,
+                ) {
                     tracing::warn!(group = %self.name, rule = a.name(), err = %e, "restoring for state failed");
                     a.set_restored(true);
                 }

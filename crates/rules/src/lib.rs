@@ -14,7 +14,9 @@ mod group;
 mod manager;
 mod notifier;
 
-pub use alerting::{ActiveAlert, AlertState, AlertingRule, ALERT_FOR_STATE_METRIC_NAME, ALERT_METRIC_NAME, RESOLVED_RETENTION_MS,
+pub use alerting::{
+    ActiveAlert, AlertState, AlertingRule, ALERT_FOR_STATE_METRIC_NAME, ALERT_METRIC_NAME,
+    RESOLVED_RETENTION_MS,
 };
 pub use group::{Group, GroupOptions, RecordingRule, Rule, RuleEntry, RuleHealth};
 pub use manager::{RuleManager, SharedGroup};

@@ -25,13 +25,21 @@ pub struct RuleManager {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl RuleManager {
     /// A manager without groups.
     pub fn new(opts: GroupOptions) -> Self {
-        RuleManager { opts, groups: Mutex::new(Vec::new()), loops: Mutex::new(None), restored: Mutex::new(false) }
+        RuleManager {
+            opts,
+            groups: Mutex::new(Vec::new()),
+            loops: Mutex::new(None),
+            restored: Mutex::new(false),
+        }
     }
 
     /// The options groups are built with.
@@ -73,8 +81,10 @@ impl RuleManager {
             new.push(Arc::new(Mutex::new(g)));
         }
         // Removed groups get staleness markers for their last outputs.
-        let keep: std::collections::HashSet<(PathBuf, String)> =
-            specs.iter().map(|s| (s.file.clone(), s.name.clone())).collect();
+        let keep: std::collections::HashSet<(PathBuf, String)> = specs
+            .iter()
+            .map(|s| (s.file.clone(), s.name.clone()))
+            .collect();
         for (k, g) in &old {
             if !keep.contains(k) {
                 g.lock().mark_stale(now_ms());

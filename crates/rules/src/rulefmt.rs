@@ -111,12 +111,23 @@ fn yaml_error(file: &Path, e: &serde_saphyr::Error) -> RuleError {
     if let Some(i) = message.find(", set DuplicateKeyPolicy") {
         message.truncate(i);
     }
-    RuleError { file: file.to_path_buf(), line, column, group: None, rule: None, message }
+    RuleError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        group: None,
+        rule: None,
+        message,
+    }
 }
 
 /// Parses and validates the text of a rule file; `file` names it in errors.
 pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(Vec::new());
     }
     let raw: RawFile = serde_saphyr::from_str(text).map_err(|e| vec![yaml_error(file, &e)])?;
@@ -127,13 +138,22 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleEr
         let gline = g.referenced.line();
         let gcol = g.referenced.column();
         let g = g.value;
-        let gerr = |msg: String| RuleError { file: file.to_path_buf(), line: gline, column: gcol, group: None, rule: None, message: msg };
+        let gerr = |msg: String| RuleError {
+            file: file.to_path_buf(),
+            line: gline,
+            column: gcol,
+            group: None,
+            rule: None,
+            message: msg,
+        };
         let name = g.name.clone().unwrap_or_default();
         if name.is_empty() {
             errs.push(gerr("Groupname must not be empty".into()));
         }
         if !seen.insert(name.clone()) {
-            errs.push(gerr(format!("groupname: \"{name}\" is repeated in the same file")));
+            errs.push(gerr(format!(
+                "groupname: \"{name}\" is repeated in the same file"
+            )));
         }
         let interval_ms = match &g.interval {
             Some(_) => match parse_dur(&g.interval) {
@@ -166,9 +186,24 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleEr
             let rline = r.referenced.line();
             let r = r.value;
             let (kind, rname, node_line, node_col) = match (&r.record, &r.alert) {
-                (_, Some(a)) if !a.value.is_empty() => (RuleKind::Alert, a.value.clone(), a.referenced.line(), a.referenced.column()),
-                (Some(rec), _) => (RuleKind::Record, rec.value.clone(), rec.referenced.line(), rec.referenced.column()),
-                (None, Some(a)) => (RuleKind::Alert, a.value.clone(), a.referenced.line(), a.referenced.column()),
+                (_, Some(a)) if !a.value.is_empty() => (
+                    RuleKind::Alert,
+                    a.value.clone(),
+                    a.referenced.line(),
+                    a.referenced.column(),
+                ),
+                (Some(rec), _) => (
+                    RuleKind::Record,
+                    rec.value.clone(),
+                    rec.referenced.line(),
+                    rec.referenced.column(),
+                ),
+                (None, Some(a)) => (
+                    RuleKind::Alert,
+                    a.value.clone(),
+                    a.referenced.line(),
+                    a.referenced.column(),
+                ),
                 (None, None) => (RuleKind::Record, String::new(), rline, 0),
             };
             let mut rerr = |line: u64, col: u64, msg: String| {
@@ -184,13 +219,25 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleEr
             let rec = r.record.as_ref().map(|s| s.value.as_str()).unwrap_or("");
             let alert = r.alert.as_ref().map(|s| s.value.as_str()).unwrap_or("");
             if !rec.is_empty() && !alert.is_empty() {
-                rerr(node_line, node_col, "only one of 'record' and 'alert' must be set".into());
+                rerr(
+                    node_line,
+                    node_col,
+                    "only one of 'record' and 'alert' must be set".into(),
+                );
             }
             if rec.is_empty() && alert.is_empty() {
-                rerr(node_line, node_col, "one of 'record' or 'alert' must be set".into());
+                rerr(
+                    node_line,
+                    node_col,
+                    "one of 'record' or 'alert' must be set".into(),
+                );
             }
             let expr = r.expr.as_ref().map(|e| e.value.clone()).unwrap_or_default();
-            let (eline, ecol) = r.expr.as_ref().map(|e| (e.referenced.line(), e.referenced.column())).unwrap_or((node_line, node_col));
+            let (eline, ecol) = r
+                .expr
+                .as_ref()
+                .map(|e| (e.referenced.line(), e.referenced.column()))
+                .unwrap_or((node_line, node_col));
             if expr.is_empty() {
                 rerr(eline, ecol, "field 'expr' must be set in rule".into());
             } else if let Err(e) = promql_parser::parser::parse(&expr) {
@@ -208,16 +255,32 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleEr
             let rlabels = r.labels.clone().unwrap_or_default();
             if !rec.is_empty() {
                 if !annotations.is_empty() {
-                    rerr(node_line, node_col, "invalid field 'annotations' in recording rule".into());
+                    rerr(
+                        node_line,
+                        node_col,
+                        "invalid field 'annotations' in recording rule".into(),
+                    );
                 }
                 if for_ms != 0 {
-                    rerr(node_line, node_col, "invalid field 'for' in recording rule".into());
+                    rerr(
+                        node_line,
+                        node_col,
+                        "invalid field 'for' in recording rule".into(),
+                    );
                 }
                 if keep_ms != 0 {
-                    rerr(node_line, node_col, "invalid field 'keep_firing_for' in recording rule".into());
+                    rerr(
+                        node_line,
+                        node_col,
+                        "invalid field 'keep_firing_for' in recording rule".into(),
+                    );
                 }
                 if !is_valid_name(rec) || rec.contains('{') || rec.contains('}') {
-                    rerr(node_line, node_col, format!("invalid recording rule name: {rec}"));
+                    rerr(
+                        node_line,
+                        node_col,
+                        format!("invalid recording rule name: {rec}"),
+                    );
                 }
             }
             for k in rlabels.keys() {
@@ -317,7 +380,11 @@ mod tests {
     use super::*;
 
     fn errs(text: &str) -> Vec<String> {
-        parse_rules(text, Path::new("r.yml")).unwrap_err().iter().map(|e| e.to_string()).collect()
+        parse_rules(text, Path::new("r.yml"))
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
@@ -338,30 +405,58 @@ mod tests {
     fn bad_expression_names_line_group_and_rule() {
         let e = errs("groups:\n- name: g\n  rules:\n  - record: x\n    expr: sum(\n");
         assert_eq!(e.len(), 1);
-        assert!(e[0].starts_with("r.yml: 5:11: group \"g\", rule 1, \"x\": could not parse expression:"), "{}", e[0]);
+        assert!(
+            e[0].starts_with(
+                "r.yml: 5:11: group \"g\", rule 1, \"x\": could not parse expression:"
+            ),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]
     fn record_and_alert_together_are_rejected() {
         let e = errs("groups:\n- name: g\n  rules:\n  - record: x\n    alert: y\n    expr: up\n");
-        assert!(e.iter().any(|m| m.contains("only one of 'record' and 'alert' must be set")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("only one of 'record' and 'alert' must be set")),
+            "{e:?}"
+        );
         let e = errs("groups:\n- name: g\n  rules:\n  - expr: up\n");
-        assert!(e.iter().any(|m| m.contains("one of 'record' or 'alert' must be set")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("one of 'record' or 'alert' must be set")),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn recording_rule_field_checks() {
         let e = errs("groups:\n- name: g\n  rules:\n  - record: 'x{a=\"b\"}'\n    expr: up\n    for: 1m\n    annotations: {a: b}\n");
-        assert!(e.iter().any(|m| m.contains("invalid field 'annotations' in recording rule")));
-        assert!(e.iter().any(|m| m.contains("invalid field 'for' in recording rule")));
-        assert!(e.iter().any(|m| m.contains("invalid recording rule name: x{a=\"b\"}")));
+        assert!(e
+            .iter()
+            .any(|m| m.contains("invalid field 'annotations' in recording rule")));
+        assert!(e
+            .iter()
+            .any(|m| m.contains("invalid field 'for' in recording rule")));
+        assert!(e
+            .iter()
+            .any(|m| m.contains("invalid recording rule name: x{a=\"b\"}")));
     }
 
     #[test]
     fn duplicate_group_and_missing_expr() {
         let e = errs("groups:\n- name: g\n  rules: []\n- name: g\n  rules:\n  - alert: A\n");
-        assert!(e.iter().any(|m| m.contains("groupname: \"g\" is repeated in the same file")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains("field 'expr' must be set in rule")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("groupname: \"g\" is repeated in the same file")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("field 'expr' must be set in rule")),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -375,12 +470,17 @@ mod tests {
     #[test]
     fn bad_templates_are_reported() {
         let e = errs("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      s: '{{ nope }}'\n");
-        assert!(e[0].contains("annotation \"s\": template: __alert_A:1: function \"nope\" not defined"), "{e:?}");
+        assert!(
+            e[0].contains("annotation \"s\": template: __alert_A:1: function \"nope\" not defined"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn empty_file_has_no_groups() {
         assert!(parse_rules("", Path::new("e.yml")).unwrap().is_empty());
-        assert!(parse_rules("groups: []\n", Path::new("e.yml")).unwrap().is_empty());
+        assert!(parse_rules("groups: []\n", Path::new("e.yml"))
+            .unwrap()
+            .is_empty());
     }
 }

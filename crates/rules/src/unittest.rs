@@ -103,7 +103,10 @@ pub struct TestRulesOptions {
 
 impl Default for TestRulesOptions {
     fn default() -> Self {
-        TestRulesOptions { storage: Box::new(|| Arc::new(MemStorage::new())), engine: EngineOpts::default() }
+        TestRulesOptions {
+            storage: Box::new(|| Arc::new(MemStorage::new())),
+            engine: EngineOpts::default(),
+        }
     }
 }
 
@@ -140,7 +143,11 @@ fn format_e(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = format!("{:e}", v);
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
@@ -184,7 +191,11 @@ fn rule_unit_test(file: &Path, opts: &TestRulesOptions, out: &mut String) -> Vec
     let base = file.parent().unwrap_or(Path::new(""));
     let mut rule_files = Vec::new();
     for rf in utf.rule_files.clone().unwrap_or_default() {
-        let p = if Path::new(&rf).is_absolute() { PathBuf::from(&rf) } else { base.join(&rf) };
+        let p = if Path::new(&rf).is_absolute() {
+            PathBuf::from(&rf)
+        } else {
+            base.join(&rf)
+        };
         let pat = p.to_string_lossy().to_string();
         let mut m: Vec<PathBuf> = match glob::glob(&pat) {
             Ok(g) => g.filter_map(|x| x.ok()).collect(),
@@ -202,7 +213,13 @@ fn rule_unit_test(file: &Path, opts: &TestRulesOptions, out: &mut String) -> Vec
         Err(e) => return vec![e],
     };
     let mut order = HashMap::new();
-    for (i, g) in utf.group_eval_order.clone().unwrap_or_default().into_iter().enumerate() {
+    for (i, g) in utf
+        .group_eval_order
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         if order.contains_key(&g) {
             return vec![format!("group name repeated in evaluation order: {g}")];
         }
@@ -210,7 +227,14 @@ fn rule_unit_test(file: &Path, opts: &TestRulesOptions, out: &mut String) -> Vec
     }
     let mut errs = Vec::new();
     for tg in utf.tests.as_deref().unwrap_or_default() {
-        errs.extend(run_group(tg, eval_interval, &order, &rule_files, opts, utf.fuzzy_compare.unwrap_or(false)));
+        errs.extend(run_group(
+            tg,
+            eval_interval,
+            &order,
+            &rule_files,
+            opts,
+            utf.fuzzy_compare.unwrap_or(false),
+        ));
     }
     errs
 }
@@ -246,7 +270,9 @@ fn run_group(
                             return vec![e.to_string()];
                         }
                     }
-                    SeqValue::Histogram => return vec!["native histograms are not supported".into()],
+                    SeqValue::Histogram => {
+                        return vec!["native histograms are not supported".into()]
+                    }
                 }
             }
         }
@@ -288,7 +314,11 @@ fn run_group(
             Err(e) => return vec![e],
         };
         let Some(name) = at.alertname.clone().filter(|n| !n.is_empty()) else {
-            let gl = if test_name.is_empty() { String::new() } else { format!(" (in TestGroup {test_name})") };
+            let gl = if test_name.is_empty() {
+                String::new()
+            } else {
+                format!(" (in TestGroup {test_name})")
+            };
             return vec![format!("an item under alert_rule_test misses required attribute alertname at eval_time {}{gl}", format_duration(t))];
         };
         alert_tests.entry(t).or_default().push((at, name));
@@ -314,7 +344,11 @@ fn run_group(
             g.eval(ts);
             for r in g.rules() {
                 if let Some(e) = &r.last_error {
-                    eval_errs.push(format!("    rule: {}, time: {}, err: {e}", r.name(), go_duration(ts)));
+                    eval_errs.push(format!(
+                        "    rule: {}, time: {}, err: {e}",
+                        r.name(),
+                        go_duration(ts)
+                    ));
                 }
             }
         }
@@ -322,7 +356,10 @@ fn run_group(
             errs.extend(eval_errs);
             return errs;
         }
-        while curr < alert_times.len() && ts <= alert_times[curr] && alert_times[curr] < ts + eval_interval {
+        while curr < alert_times.len()
+            && ts <= alert_times[curr]
+            && alert_times[curr] < ts + eval_interval
+        {
             let t = alert_times[curr];
             let wanted: HashSet<&str> = alert_tests[&t].iter().map(|(_, n)| n.as_str()).collect();
             let mut got: HashMap<String, Vec<(Labels, Labels)>> = HashMap::new();
@@ -335,7 +372,10 @@ fn run_group(
                     let e = got.entry(a.name().to_string()).or_default();
                     for al in a.all_alerts() {
                         if al.state == AlertState::Firing {
-                            e.push((al.labels.clone(), Labels::from_pairs(&al.annotations.iter().collect::<Vec<_>>())));
+                            e.push((
+                                al.labels.clone(),
+                                Labels::from_pairs(&al.annotations.iter().collect::<Vec<_>>()),
+                            ));
                         }
                     }
                 }
@@ -351,13 +391,20 @@ fn run_group(
                         let mut l = a.exp_labels.clone().unwrap_or_default();
                         l.insert("alertname".into(), name.clone());
                         let ann = a.exp_annotations.clone().unwrap_or_default();
-                        (Labels::from_pairs(&l.iter().collect::<Vec<_>>()), Labels::from_pairs(&ann.iter().collect::<Vec<_>>()))
+                        (
+                            Labels::from_pairs(&l.iter().collect::<Vec<_>>()),
+                            Labels::from_pairs(&ann.iter().collect::<Vec<_>>()),
+                        )
                     })
                     .collect();
                 g.sort();
                 exp.sort();
                 if g != exp {
-                    let tn = if test_name.is_empty() { String::new() } else { format!("    name: {test_name},\n") };
+                    let tn = if test_name.is_empty() {
+                        String::new()
+                    } else {
+                        format!("    name: {test_name},\n")
+                    };
                     errs.push(format!(
                         "{tn}    alertname: {name}, time: {}, \n        exp:{}, \n        got:{}",
                         format_duration(t),
@@ -371,11 +418,21 @@ fn run_group(
         ts += eval_interval;
     }
     // PromQL expression tests.
-    'outer: for (pt, t) in tg.promql_expr_test.as_deref().unwrap_or_default().iter().zip(promql_times) {
+    'outer: for (pt, t) in tg
+        .promql_expr_test
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .zip(promql_times)
+    {
         let res = match engine.instant_query(q.as_ref(), &pt.expr, t) {
             Ok(r) => r,
             Err(e) => {
-                errs.push(format!("    expr: {:?}, time: {}, err: {e}", pt.expr, format_duration(t)));
+                errs.push(format!(
+                    "    expr: {:?}, time: {}, err: {e}",
+                    pt.expr,
+                    format_duration(t)
+                ));
                 continue;
             }
         };
@@ -383,7 +440,11 @@ fn run_group(
             Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
             Value::Scalar { v, .. } => vec![(Labels::empty(), v)],
             _ => {
-                errs.push(format!("    expr: {:?}, time: {}, err: rule result is not a vector or scalar", pt.expr, format_duration(t)));
+                errs.push(format!(
+                    "    expr: {:?}, time: {}, err: rule result is not a vector or scalar",
+                    pt.expr,
+                    format_duration(t)
+                ));
                 continue;
             }
         };
@@ -396,7 +457,12 @@ fn run_group(
                 match parse_series_line(&ls) {
                     Ok(l) if l.values.is_empty() => l.labels,
                     Ok(_) | Err(_) => {
-                        errs.push(format!("    expr: {:?}, time: {}, err: labels {:?}: could not parse labels", pt.expr, format_duration(t), ls));
+                        errs.push(format!(
+                            "    expr: {:?}, time: {}, err: labels {:?}: could not parse labels",
+                            pt.expr,
+                            format_duration(t),
+                            ls
+                        ));
                         continue 'outer;
                     }
                 }
@@ -407,7 +473,10 @@ fn run_group(
         got.sort_by(|a, b| a.0.cmp(&b.0));
         let same = exp.len() == got.len()
             && exp.iter().zip(&got).all(|(a, b)| {
-                a.0 == b.0 && (a.1 == b.1 || (a.1.is_nan() && b.1.is_nan()) || (fuzzy && ((a.1 - b.1).abs() <= 1e-12 * a.1.abs().max(b.1.abs()))))
+                a.0 == b.0
+                    && (a.1 == b.1
+                        || (a.1.is_nan() && b.1.is_nan())
+                        || (fuzzy && ((a.1 - b.1).abs() <= 1e-12 * a.1.abs().max(b.1.abs()))))
             });
         if !same {
             errs.push(format!(
@@ -426,7 +495,10 @@ fn samples_string(s: &[(Labels, f64)]) -> String {
     if s.is_empty() {
         return "nil".into();
     }
-    s.iter().map(|(l, v)| format!("{l} {}", format_e(*v))).collect::<Vec<_>>().join(", ")
+    s.iter()
+        .map(|(l, v)| format!("{l} {}", format_e(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn alerts_string(a: &[(Labels, Labels)]) -> String {
@@ -446,5 +518,8 @@ fn alerts_string(a: &[(Labels, Labels)]) -> String {
 }
 
 fn indent(lines: &str, ind: &str) -> String {
-    lines.split('\n').collect::<Vec<_>>().join(&format!("\n{ind}"))
+    lines
+        .split('\n')
+        .collect::<Vec<_>>()
+        .join(&format!("\n{ind}"))
 }

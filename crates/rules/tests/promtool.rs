@@ -30,7 +30,11 @@ fn tsdb_opts() -> TestRulesOptions {
 }
 
 fn promtool(args: &[&str], dir: &Path) -> Option<(i32, String)> {
-    let out = match Command::new("promtool").args(args).current_dir(dir).output() {
+    let out = match Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
         Ok(o) => o,
         Err(_) => {
             if std::env::var("PROMLITE_REQUIRE_PEERS").as_deref() == Ok("1") {
@@ -46,7 +50,10 @@ fn promtool(args: &[&str], dir: &Path) -> Option<(i32, String)> {
 }
 
 fn normalize(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -72,7 +79,9 @@ fn unit_test_outcomes_match_promtool() {
     let files = test_files();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let Some((pcode, pout)) = promtool(&["test", "rules", &name], &dir) else { return };
+        let Some((pcode, pout)) = promtool(&["test", "rules", &name], &dir) else {
+            return;
+        };
         let (code, out) = test_rules(std::slice::from_ref(f), &tsdb_opts());
         let out = out.replace(&format!("{}/", dir.display()), "");
         assert_eq!(code, pcode, "{name}: ours:\n{out}\npromtool:\n{pout}");
@@ -84,13 +93,21 @@ fn unit_test_outcomes_match_promtool() {
             eprintln!("{name}: output differs\n--- ours\n{out}\n--- promtool\n{pout}");
         }
     }
-    eprintln!("promtool comparison: {same_code}/{} same exit code, {same_text} identical output", files.len());
+    eprintln!(
+        "promtool comparison: {same_code}/{} same exit code, {same_text} identical output",
+        files.len()
+    );
 }
 
 #[test]
 fn check_rules_matches_promtool() {
     let dir = testdata();
-    for name in ["basic.rules.yaml", "pass_templates.rules.yaml", "bad.rules.yaml", "check_dup.rules.yaml"] {
+    for name in [
+        "basic.rules.yaml",
+        "pass_templates.rules.yaml",
+        "bad.rules.yaml",
+        "check_dup.rules.yaml",
+    ] {
         let (code, out) = check_rules(&[dir.join(name)]);
         let out = out.replace(&format!("{}/", dir.display()), "");
         let want = i32::from(name.starts_with("bad"));

@@ -87,7 +87,10 @@ impl Value {
 
 /// Runs PromQL for the `query` function: `(expr) -> samples`, each sample a
 /// `(labels, value)` pair.
-pub type QueryFn<'a> = dyn Fn(&str) -> Result<Vec<(BTreeMap<String, String>, f64)>, String> + 'a;
+pub type QueryFn<'a> = dyn Fn(&str) -> Result<QueryResultSamples, String> + 'a;
+
+/// The samples a template query returns: label maps and values.
+pub type QueryResultSamples = Vec<(BTreeMap<String, String>, f64)>;
 
 /// What the built-in functions may consult.
 pub(crate) struct Env<'a> {
@@ -114,7 +117,14 @@ type R<T> = Result<T, String>;
 
 impl<'a> Exec<'a> {
     pub(crate) fn new(name: &'a str, tree: &'a Tree, env: Env<'a>) -> Self {
-        Exec { name, tree, env, vars: Vec::new(), out: String::new(), depth: 0 }
+        Exec {
+            name,
+            tree,
+            env,
+            vars: Vec::new(),
+            out: String::new(),
+            depth: 0,
+        }
     }
 
     pub(crate) fn run(mut self, data: Value) -> R<String> {
@@ -127,7 +137,12 @@ impl<'a> Exec<'a> {
     fn err_at(&self, p: &Pipe, msg: String) -> String {
         format!(
             "template: {}:{}:{}: executing {:?} at <{}>: {}",
-            self.name, p.pos.0, p.pos.1 + 3, self.name, p.src, msg
+            self.name,
+            p.pos.0,
+            p.pos.1 + 3,
+            self.name,
+            p.src,
+            msg
         )
     }
 
@@ -161,7 +176,11 @@ impl<'a> Exec<'a> {
                 let mark = self.vars.len();
                 let v = self.pipe(p, dot)?;
                 let r = if v.truthy() {
-                    let d = if matches!(n, Node::With(..)) { v } else { dot.clone() };
+                    let d = if matches!(n, Node::With(..)) {
+                        v
+                    } else {
+                        dot.clone()
+                    };
                     self.scoped(body, &d)
                 } else {
                     self.scoped(els, dot)
@@ -171,8 +190,12 @@ impl<'a> Exec<'a> {
             }
             Node::Range(p, body, els) => return self.range(p, body, els, dot),
             Node::Template(name, p) => {
-                let Some((_, body)) = self.tree.defines.iter().rev().find(|(n, _)| n == name) else {
-                    return Err(format!("template: {}: no such template {name:?}", self.name));
+                let Some((_, body)) = self.tree.defines.iter().rev().find(|(n, _)| n == name)
+                else {
+                    return Err(format!(
+                        "template: {}: no such template {name:?}",
+                        self.name
+                    ));
                 };
                 let d = match p {
                     Some(p) => self.pipe(p, dot)?,
@@ -201,11 +224,24 @@ impl<'a> Exec<'a> {
         let decl = std::mem::take(&mut pd.decl);
         let v = self.pipe(&pd, dot)?;
         let items: Vec<(Value, Value)> = match v {
-            Value::List(l) => l.into_iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x)).collect(),
-            Value::Map(m) => m.into_iter().map(|(k, x)| (Value::Str(k), Value::Str(x))).collect(),
-            Value::Int(n) => (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::List(l) => l
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x))
+                .collect(),
+            Value::Map(m) => m
+                .into_iter()
+                .map(|(k, x)| (Value::Str(k), Value::Str(x)))
+                .collect(),
+            Value::Int(n) => (0..n.max(0))
+                .map(|i| (Value::Int(i), Value::Int(i)))
+                .collect(),
             Value::Nil => Vec::new(),
-            other => return Err(self.err_at(p, format!("range can't iterate over {}", other.go_string()))),
+            other => {
+                return Err(
+                    self.err_at(p, format!("range can't iterate over {}", other.go_string()))
+                )
+            }
         };
         if items.is_empty() {
             return self.scoped(els, dot);
@@ -264,7 +300,10 @@ impl<'a> Exec<'a> {
         match &args[0] {
             Arg::Ident(f) => {
                 if !is_func(f) {
-                    return Err(format!("template: {}:{}: function {f:?} not defined", self.name, p.pos.0));
+                    return Err(format!(
+                        "template: {}:{}: function {f:?} not defined",
+                        self.name, p.pos.0
+                    ));
                 }
                 if f == "and" || f == "or" {
                     return self.and_or(p, f == "and", &args[1..], dot, prev);
@@ -276,7 +315,8 @@ impl<'a> Exec<'a> {
                 if let Some(v) = prev {
                     vals.push(v);
                 }
-                call_func(&self.env, f, vals).map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
+                call_func(&self.env, f, vals)
+                    .map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
             }
             a => {
                 if args.len() > 1 || prev.is_some() {
@@ -290,10 +330,20 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn and_or(&mut self, p: &Pipe, and: bool, args: &[Arg], dot: &Value, prev: Option<Value>) -> R<Value> {
+    fn and_or(
+        &mut self,
+        p: &Pipe,
+        and: bool,
+        args: &[Arg],
+        dot: &Value,
+        prev: Option<Value>,
+    ) -> R<Value> {
         let name = if and { "and" } else { "or" };
         if args.is_empty() && prev.is_none() {
-            return Err(self.err_at(p, format!("wrong number of args for {name}: want at least 1 got 0")));
+            return Err(self.err_at(
+                p,
+                format!("wrong number of args for {name}: want at least 1 got 0"),
+            ));
         }
         let mut last = Value::Nil;
         for a in args {
@@ -317,9 +367,13 @@ impl<'a> Exec<'a> {
             }
             Arg::Ident(f) => {
                 if !is_func(f) {
-                    return Err(format!("template: {}:{}: function {f:?} not defined", self.name, p.pos.0));
+                    return Err(format!(
+                        "template: {}:{}: function {f:?} not defined",
+                        self.name, p.pos.0
+                    ));
                 }
-                call_func(&self.env, f, vec![]).map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
+                call_func(&self.env, f, vec![])
+                    .map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
             }
             Arg::Str(s) => Ok(Value::Str(s.clone())),
             Arg::Int(i) => Ok(Value::Int(*i)),
@@ -342,11 +396,18 @@ impl<'a> Exec<'a> {
                 Value::Map(m) => Value::Str(m.get(n).cloned().unwrap_or_default()),
                 Value::Struct(tn, fields) => match fields.into_iter().find(|(k, _)| k == n) {
                     Some((_, x)) => x,
-                    None => return Err(self.err_at(p, format!("can't evaluate field {n} in type {tn}"))),
+                    None => {
+                        return Err(self.err_at(p, format!("can't evaluate field {n} in type {tn}")))
+                    }
                 },
-                Value::Nil => return Err(self.err_at(p, format!("nil pointer evaluating interface {{}}.{n}"))),
+                Value::Nil => {
+                    return Err(self.err_at(p, format!("nil pointer evaluating interface {{}}.{n}")))
+                }
                 other => {
-                    return Err(self.err_at(p, format!("can't evaluate field {n} in type {}", other.type_name())))
+                    return Err(self.err_at(
+                        p,
+                        format!("can't evaluate field {n} in type {}", other.type_name()),
+                    ))
                 }
             };
         }

@@ -19,7 +19,11 @@ fn special(v: f64) -> Option<String> {
     if v.is_nan() {
         Some("NaN".into())
     } else if v.is_infinite() {
-        Some(if v > 0.0 { "+Inf".into() } else { "-Inf".into() })
+        Some(if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        })
     } else {
         None
     }
@@ -92,13 +96,17 @@ pub(crate) fn go_float(v: f64) -> String {
         return s;
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sign = if v < 0.0 { "-" } else { "" };
     let (d, exp) = digits(v, None);
     let d = d.trim_end_matches('0');
     let d = if d.is_empty() { "0" } else { d };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         exp_form(sign, d, exp)
     } else {
         fixed_form(sign, d, exp)
@@ -135,7 +143,9 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\n' => o.push_str("\\n"),
             '\t' => o.push_str("\\t"),
             '\r' => o.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => o.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                o.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => o.push(c),
         }
     }
@@ -148,7 +158,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
             b' ' => o.push('+'),
             _ => o.push_str(&format!("%{b:02X}")),
         }
@@ -333,9 +345,12 @@ mod tests {
 
     #[test]
     fn sprintf_verbs() {
-        let a = [Value::Float(3.14159), Value::Str("x".into()), Value::Int(7)];
-        assert_eq!(sprintf("%.2f %s %d", &a), "3.14 x 7");
-        assert_eq!(sprintf("%5d|%-3s|", &[Value::Int(42), Value::Str("a".into())]), "   42|a  |");
+        let a = [Value::Float(1.23456), Value::Str("x".into()), Value::Int(7)];
+        assert_eq!(sprintf("%.2f %s %d", &a), "1.23 x 7");
+        assert_eq!(
+            sprintf("%5d|%-3s|", &[Value::Int(42), Value::Str("a".into())]),
+            "   42|a  |"
+        );
         assert_eq!(sprintf("%d", &[Value::Float(1.5)]), "%!d(float64=1.5)");
         assert_eq!(sprintf("%d%%", &[Value::Int(5)]), "5%");
         assert_eq!(sprintf("%q", &[Value::Str("a\"b".into())]), "\"a\\\"b\"");
@@ -344,7 +359,10 @@ mod tests {
     #[test]
     fn times_print_like_go() {
         assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
-        assert_eq!(go_time(1_600_000_000_500_000_000), "2020-09-13 12:26:40.5 +0000 UTC");
+        assert_eq!(
+            go_time(1_600_000_000_500_000_000),
+            "2020-09-13 12:26:40.5 +0000 UTC"
+        );
     }
 
     #[test]

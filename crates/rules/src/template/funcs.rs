@@ -7,12 +7,51 @@ use super::exec::{quote, Env, Value};
 use super::format::{go_g, go_time, query_escape, sprintf};
 
 const FUNCS: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "print", "printf",
-    "println", "html", "js", "urlquery", "query", "first", "label", "value", "strvalue", "args",
-    "reReplaceAll", "safeHtml", "match", "title", "toUpper", "toLower", "graphLink", "tableLink",
-    "sortByLabel", "humanize", "humanize1024", "humanizeDuration", "humanizePercentage",
-    "humanizeTimestamp", "toTime", "toDuration", "pathPrefix", "externalURL", "parseDuration",
-    "stripPort", "stripDomain", "urlQueryEscape",
+    "and",
+    "or",
+    "not",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "len",
+    "index",
+    "print",
+    "printf",
+    "println",
+    "html",
+    "js",
+    "urlquery",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "args",
+    "reReplaceAll",
+    "safeHtml",
+    "match",
+    "title",
+    "toUpper",
+    "toLower",
+    "graphLink",
+    "tableLink",
+    "sortByLabel",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "toDuration",
+    "pathPrefix",
+    "externalURL",
+    "parseDuration",
+    "stripPort",
+    "stripDomain",
+    "urlQueryEscape",
 ];
 
 /// Whether `name` is a known function.
@@ -24,7 +63,10 @@ type R = Result<Value, String>;
 
 fn want(name: &str, args: &[Value], n: usize) -> Result<(), String> {
     if args.len() != n {
-        return Err(format!("wrong number of args for {name}: want {n} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -43,18 +85,23 @@ pub(crate) fn to_float(v: &Value) -> Result<f64, String> {
                 "-inf" => Ok(f64::NEG_INFINITY),
                 _ => Err(()),
             })
-            .map_err(|_| format!("strconv.ParseFloat: parsing {}: invalid syntax", super::format::go_quote(s))),
+            .map_err(|_| {
+                format!(
+                    "strconv.ParseFloat: parsing {}: invalid syntax",
+                    super::format::go_quote(s)
+                )
+            }),
         Value::Time(ns) => Ok(*ns as f64 / 1e9),
         other => Err(format!("can't convert {} to float", other.type_name())),
     }
 }
 
-fn to_str(name: &str, v: &Value) -> Result<String, String> {
+fn to_str(_name: &str, v: &Value) -> Result<String, String> {
     match v {
         Value::Str(s) => Ok(s.clone()),
         other => Err(format!(
             "wrong type for value; expected string; got {}",
-            if name.is_empty() { other.type_name() } else { other.type_name() }
+            other.type_name()
         )),
     }
 }
@@ -108,7 +155,13 @@ fn cmp2(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
 }
 
 fn sample(labels: BTreeMap<String, String>, v: f64) -> Value {
-    Value::Struct("*template.sample", vec![("Labels".into(), Value::Map(labels)), ("Value".into(), Value::Float(v))])
+    Value::Struct(
+        "*template.sample",
+        vec![
+            ("Labels".into(), Value::Map(labels)),
+            ("Value".into(), Value::Float(v)),
+        ],
+    )
 }
 
 fn sample_parts(v: &Value) -> Result<(BTreeMap<String, String>, f64), String> {
@@ -124,7 +177,10 @@ fn sample_parts(v: &Value) -> Result<(BTreeMap<String, String>, f64), String> {
         }
         return Ok((l, val));
     }
-    Err(format!("wrong type for value; expected *template.sample; got {}", v.type_name()))
+    Err(format!(
+        "wrong type for value; expected *template.sample; got {}",
+        v.type_name()
+    ))
 }
 
 fn si(mut v: f64, prefixes: &[&str], base: f64) -> String {
@@ -191,7 +247,10 @@ fn float_to_ns(v: f64) -> Result<i128, String> {
     }
     let ns = v * 1e9;
     if ns > i64::MAX as f64 || ns < i64::MIN as f64 {
-        return Err(format!("{} cannot be represented as a nanoseconds timestamp since it overflows int64", go_g(v, None)));
+        return Err(format!(
+            "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
+            go_g(v, None)
+        ));
     }
     Ok(ns as i128)
 }
@@ -203,7 +262,13 @@ pub(crate) fn go_duration(ns: i128) -> String {
     let sign = if ns < 0 { "-" } else { "" };
     let ns = ns.abs();
     if ns < 1_000_000_000 {
-        let (unit, div) = if ns < 1_000 { ("ns", 1.0) } else if ns < 1_000_000 { ("µs", 1e3) } else { ("ms", 1e6) };
+        let (unit, div) = if ns < 1_000 {
+            ("ns", 1.0)
+        } else if ns < 1_000_000 {
+            ("µs", 1e3)
+        } else {
+            ("ms", 1e6)
+        };
         return format!("{sign}{}{unit}", super::format::go_float(ns as f64 / div));
     }
     let h = ns / 3_600_000_000_000;
@@ -249,7 +314,11 @@ fn split_host_port(s: &str) -> Option<(String, String)> {
 fn path_prefix(url: &str) -> String {
     let after_scheme = url.split_once("://").map(|x| x.1).unwrap_or(url);
     match after_scheme.find('/') {
-        Some(i) => after_scheme[i..].split(['?', '#']).next().unwrap_or("").to_string(),
+        Some(i) => after_scheme[i..]
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_string(),
         None => String::new(),
     }
 }
@@ -287,12 +356,14 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
             want(name, a, 2)?;
             let o = cmp2(&a[0], &a[1])?;
             let nan = matches!((&a[0], &a[1]), (Value::Float(x), Value::Float(y)) if x.is_nan() || y.is_nan());
-            Value::Bool(!nan && match name {
-                "lt" => o.is_lt(),
-                "le" => o.is_le(),
-                "gt" => o.is_gt(),
-                _ => o.is_ge(),
-            })
+            Value::Bool(
+                !nan && match name {
+                    "lt" => o.is_lt(),
+                    "le" => o.is_le(),
+                    "gt" => o.is_gt(),
+                    _ => o.is_ge(),
+                },
+            )
         }
         "len" => {
             want(name, a, 1)?;
@@ -310,7 +381,9 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
             let mut v = first.clone();
             for k in keys {
                 v = match (&v, k) {
-                    (Value::Map(m), Value::Str(s)) => Value::Str(m.get(s).cloned().unwrap_or_default()),
+                    (Value::Map(m), Value::Str(s)) => {
+                        Value::Str(m.get(s).cloned().unwrap_or_default())
+                    }
                     (Value::List(l), Value::Int(i)) => l
                         .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
                         .cloned()
@@ -348,10 +421,20 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
             if name == "safeHtml" {
                 Value::Str(s)
             } else {
-                Value::Str(s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&#34;").replace('\'', "&#39;"))
+                Value::Str(
+                    s.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                        .replace('"', "&#34;")
+                        .replace('\'', "&#39;"),
+                )
             }
         }
-        "js" => Value::Str(quote(&a.first().cloned().unwrap_or(Value::Nil)).trim_matches('"').to_string()),
+        "js" => Value::Str(
+            quote(&a.first().cloned().unwrap_or(Value::Nil))
+                .trim_matches('"')
+                .to_string(),
+        ),
         "urlquery" | "urlQueryEscape" => {
             let items: Vec<String> = a.iter().map(|v| v.go_string()).collect();
             Value::Str(query_escape(&items.concat()))
@@ -368,8 +451,16 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
         "first" => {
             want(name, a, 1)?;
             match &a[0] {
-                Value::List(l) => l.first().cloned().ok_or("first() called on vector with no elements")?,
-                other => return Err(format!("wrong type for value; expected template.queryResult; got {}", other.type_name())),
+                Value::List(l) => l
+                    .first()
+                    .cloned()
+                    .ok_or("first() called on vector with no elements")?,
+                other => {
+                    return Err(format!(
+                        "wrong type for value; expected template.queryResult; got {}",
+                        other.type_name()
+                    ))
+                }
             }
         }
         "label" => {
@@ -388,13 +479,19 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
         }
         "args" => Value::Struct(
             "map[string]interface {}",
-            a.iter().enumerate().map(|(i, v)| (format!("arg{i}"), v.clone())).collect(),
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (format!("arg{i}"), v.clone()))
+                .collect(),
         ),
         "reReplaceAll" => {
             want(name, a, 3)?;
             let re = regex::Regex::new(&to_str(name, &a[0])?).map_err(|e| e.to_string())?;
             let text = to_str(name, &a[2])?;
-            Value::Str(re.replace_all(&text, to_str(name, &a[1])?.as_str()).into_owned())
+            Value::Str(
+                re.replace_all(&text, to_str(name, &a[1])?.as_str())
+                    .into_owned(),
+            )
         }
         "match" => {
             want(name, a, 2)?;
@@ -407,7 +504,10 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
         "graphLink" | "tableLink" => {
             want(name, a, 1)?;
             let tab = if name == "graphLink" { 0 } else { 1 };
-            Value::Str(format!("/graph?g0.expr={}&g0.tab={tab}", query_escape(&to_str(name, &a[0])?)))
+            Value::Str(format!(
+                "/graph?g0.expr={}&g0.tab={tab}",
+                query_escape(&to_str(name, &a[0])?)
+            ))
         }
         "sortByLabel" => {
             want(name, a, 2)?;
@@ -415,7 +515,11 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
             let Value::List(mut l) = a[1].clone() else {
                 return Err("wrong type for value; expected template.queryResult".into());
             };
-            l.sort_by_key(|s| sample_parts(s).map(|(m, _)| m.get(&key).cloned().unwrap_or_default()).unwrap_or_default());
+            l.sort_by_key(|s| {
+                sample_parts(s)
+                    .map(|(m, _)| m.get(&key).cloned().unwrap_or_default())
+                    .unwrap_or_default()
+            });
             Value::List(l)
         }
         "humanize" => Value::Str(humanize(f1(a)?)),
@@ -424,7 +528,11 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
             if v.abs() <= 1.0 || v.is_nan() || v.is_infinite() {
                 Value::Str(go_g(v, Some(4)))
             } else {
-                Value::Str(si(v, &["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"], 1024.0))
+                Value::Str(si(
+                    v,
+                    &["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"],
+                    1024.0,
+                ))
             }
         }
         "humanizeDuration" => Value::Str(humanize_duration(f1(a)?)),
@@ -441,7 +549,8 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
         "toDuration" => Value::Str(go_duration(float_to_ns(f1(a)?)?)),
         "parseDuration" => {
             want(name, a, 1)?;
-            let ms = promlite_model::parse_duration(&to_str(name, &a[0])?).map_err(|e| e.to_string())?;
+            let ms =
+                promlite_model::parse_duration(&to_str(name, &a[0])?).map_err(|e| e.to_string())?;
             Value::Float(ms as f64 / 1000.0)
         }
         "pathPrefix" => Value::Str(path_prefix(env.external_url)),
@@ -459,7 +568,13 @@ pub(crate) fn call_func(env: &Env<'_>, name: &str, args: Vec<Value>) -> R {
                 Value::Str(s)
             } else {
                 let h = host.split('.').next().unwrap_or("").to_string();
-                Value::Str(if port.is_empty() { h } else if h.contains(':') { format!("[{h}]:{port}") } else { format!("{h}:{port}") })
+                Value::Str(if port.is_empty() {
+                    h
+                } else if h.contains(':') {
+                    format!("[{h}]:{port}")
+                } else {
+                    format!("{h}:{port}")
+                })
             }
         }
         other => return Err(format!("function {other:?} not defined")),

@@ -15,7 +15,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use exec::{QueryFn, Value};
+pub use exec::{QueryFn, QueryResultSamples, Value};
 use parse::{Arg, Node, Pipe};
 
 /// A template that failed to parse or execute. The text is Prometheus'.
@@ -51,7 +51,10 @@ impl TemplateData {
             "template.tmplData",
             vec![
                 ("Labels".into(), Value::Map(self.labels.clone())),
-                ("ExternalLabels".into(), Value::Map(self.external_labels.clone())),
+                (
+                    "ExternalLabels".into(),
+                    Value::Map(self.external_labels.clone()),
+                ),
                 ("ExternalURL".into(), Value::Str(self.external_url.clone())),
                 ("Value".into(), Value::Float(self.value)),
             ],

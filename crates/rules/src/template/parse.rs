@@ -252,12 +252,14 @@ impl Lexer<'_> {
                     Tok::Var(name)
                 }
                 b'"' | b'`' => {
-                    let (v, e) = lex_string(s, i).ok_or_else(|| self.err(line, "unterminated quoted string"))?;
+                    let (v, e) = lex_string(s, i)
+                        .ok_or_else(|| self.err(line, "unterminated quoted string"))?;
                     i = e;
                     Tok::Str(v)
                 }
                 b'\'' => {
-                    let (v, e) = lex_string(s, i).ok_or_else(|| self.err(line, "unterminated character constant"))?;
+                    let (v, e) = lex_string(s, i)
+                        .ok_or_else(|| self.err(line, "unterminated character constant"))?;
                     i = e;
                     Tok::Char(v.chars().next().map(|c| c as i64).unwrap_or(0))
                 }
@@ -274,7 +276,8 @@ impl Lexer<'_> {
                     }
                     let lit = &s[i..e];
                     i = e;
-                    parse_number(lit).ok_or_else(|| self.err(line, format!("bad number syntax: {lit:?}")))?
+                    parse_number(lit)
+                        .ok_or_else(|| self.err(line, format!("bad number syntax: {lit:?}")))?
                 }
                 _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                     let e = word_end(i);
@@ -285,7 +288,10 @@ impl Lexer<'_> {
                 _ => {
                     return Err(self.err(
                         line,
-                        format!("unexpected {:?} in command", s[i..].chars().next().unwrap_or(' ')),
+                        format!(
+                            "unexpected {:?} in command",
+                            s[i..].chars().next().unwrap_or(' ')
+                        ),
                     ))
                 }
             };
@@ -423,7 +429,11 @@ impl Parser<'_> {
                     if self.range_depth == 0 {
                         return Err(self.err(line, format!("{{{{{kw}}}}} outside {{{{range}}}}")));
                     }
-                    nodes.push(if kw == "break" { Node::Break } else { Node::Continue });
+                    nodes.push(if kw == "break" {
+                        Node::Break
+                    } else {
+                        Node::Continue
+                    });
                 }
                 "define" | "block" => {
                     let Some((Tok::Str(n), _)) = a.toks.get(1) else {
@@ -436,7 +446,14 @@ impl Parser<'_> {
                     }
                     self.tree.defines.push((n.clone(), body));
                     if kw == "block" {
-                        let pipe = self.pipe(&Action { toks: a.toks[2..].to_vec(), pos: a.pos, src: a.src.clone() }, false)?;
+                        let pipe = self.pipe(
+                            &Action {
+                                toks: a.toks[2..].to_vec(),
+                                pos: a.pos,
+                                src: a.src.clone(),
+                            },
+                            false,
+                        )?;
                         nodes.push(Node::Template(n, Some(pipe)));
                     }
                 }
@@ -445,7 +462,14 @@ impl Parser<'_> {
                         return Err(self.err(line, "unexpected token in template clause"));
                     };
                     let pipe = if a.toks.len() > 2 {
-                        Some(self.pipe(&Action { toks: a.toks[2..].to_vec(), pos: a.pos, src: a.src.clone() }, false)?)
+                        Some(self.pipe(
+                            &Action {
+                                toks: a.toks[2..].to_vec(),
+                                pos: a.pos,
+                                src: a.src.clone(),
+                            },
+                            false,
+                        )?)
                     } else {
                         None
                     };
@@ -473,15 +497,27 @@ impl Parser<'_> {
             Some((_, eline, rest)) => {
                 // `else`, `else if ...` or `else with ...`.
                 match rest.toks.first() {
-                    Some((Tok::Ident(w), _)) if (w == "if" && kw == "if") || (w == "with" && kw == "with") => {
-                        let inner = Action { toks: rest.toks[1..].to_vec(), pos: rest.pos, src: rest.src.clone() };
+                    Some((Tok::Ident(w), _))
+                        if (w == "if" && kw == "if") || (w == "with" && kw == "with") =>
+                    {
+                        let inner = Action {
+                            toks: rest.toks[1..].to_vec(),
+                            pos: rest.pos,
+                            src: rest.src.clone(),
+                        };
                         // The nested control consumes the shared `end`.
                         els.push(self.control(kw, inner)?);
                     }
                     None => {
                         let (e, end2) = self.list()?;
                         if !matches!(&end2, Some((k, _, _)) if k == "end") {
-                            return Err(self.err(eline, format!("expected end; found {}", end2.map(|x| x.0).unwrap_or_else(|| "EOF".into()))));
+                            return Err(self.err(
+                                eline,
+                                format!(
+                                    "expected end; found {}",
+                                    end2.map(|x| x.0).unwrap_or_else(|| "EOF".into())
+                                ),
+                            ));
                         }
                         els = e;
                     }
@@ -531,11 +567,23 @@ impl Parser<'_> {
         if cmds.is_empty() {
             return Err(self.err(line, "missing value for command"));
         }
-        Ok(Pipe { decl, assign, cmds, pos: a.pos, src: a.src.clone() })
+        Ok(Pipe {
+            decl,
+            assign,
+            cmds,
+            pos: a.pos,
+            src: a.src.clone(),
+        })
     }
 
     /// Parses commands separated by `|`; stops at `)` when `paren`.
-    fn cmds(&self, toks: &[(Tok, bool)], mut i: usize, line: usize, paren: bool) -> Result<(Vec<Cmd>, usize), TemplateError> {
+    fn cmds(
+        &self,
+        toks: &[(Tok, bool)],
+        mut i: usize,
+        line: usize,
+        paren: bool,
+    ) -> Result<(Vec<Cmd>, usize), TemplateError> {
         let mut cmds = Vec::new();
         let mut args = Vec::new();
         while i < toks.len() {
@@ -546,7 +594,9 @@ impl Parser<'_> {
                     if args.is_empty() {
                         return Err(self.err(line, "missing value for command"));
                     }
-                    cmds.push(Cmd { args: std::mem::take(&mut args) });
+                    cmds.push(Cmd {
+                        args: std::mem::take(&mut args),
+                    });
                     i += 1;
                     continue;
                 }
@@ -571,7 +621,12 @@ impl Parser<'_> {
         (f, i)
     }
 
-    fn operand(&self, toks: &[(Tok, bool)], i: usize, line: usize) -> Result<(Arg, usize), TemplateError> {
+    fn operand(
+        &self,
+        toks: &[(Tok, bool)],
+        i: usize,
+        line: usize,
+    ) -> Result<(Arg, usize), TemplateError> {
         let (t, _) = &toks[i];
         Ok(match t {
             Tok::Field(n) => {
@@ -610,7 +665,13 @@ impl Parser<'_> {
                     return Err(self.err(line, "missing value for parenthesized pipeline"));
                 }
                 let (f, k) = Self::fields(toks, j + 1);
-                let pipe = Pipe { decl: vec![], assign: false, cmds, pos: (line, 0), src: String::new() };
+                let pipe = Pipe {
+                    decl: vec![],
+                    assign: false,
+                    cmds,
+                    pos: (line, 0),
+                    src: String::new(),
+                };
                 (Arg::Pipe(Box::new(pipe), f), k)
             }
             other => return Err(self.err(line, format!("unexpected {other:?} in operand"))),

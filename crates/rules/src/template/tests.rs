@@ -10,7 +10,12 @@ fn data(value: f64) -> TemplateData {
     labels.insert("job".to_string(), "node".to_string());
     let mut ext = BTreeMap::new();
     ext.insert("cluster".to_string(), "eu1".to_string());
-    TemplateData { labels, external_labels: ext, external_url: "http://prom.example.com/prefix".into(), value }
+    TemplateData {
+        labels,
+        external_labels: ext,
+        external_url: "http://prom.example.com/prefix".into(),
+        value,
+    }
 }
 
 fn x(t: &str) -> String {
@@ -29,11 +34,17 @@ fn plain_text_passes_through() {
 
 #[test]
 fn labels_and_value_variables() {
-    assert_eq!(x("{{ $labels.job }} on {{ $labels.instance }}"), "node on host.example.com:9100");
+    assert_eq!(
+        x("{{ $labels.job }} on {{ $labels.instance }}"),
+        "node on host.example.com:9100"
+    );
     assert_eq!(x("{{ $value }}"), "1.234567e+06");
     assert_eq!(xv("{{ $value }}", 0.5), "0.5");
     assert_eq!(xv("{{ $value }}", 42.0), "42");
-    assert_eq!(x("{{ $externalLabels.cluster }} {{ $externalURL }}"), "eu1 http://prom.example.com/prefix");
+    assert_eq!(
+        x("{{ $externalLabels.cluster }} {{ $externalURL }}"),
+        "eu1 http://prom.example.com/prefix"
+    );
     assert_eq!(x("{{ .Labels.job }}"), "node");
     assert_eq!(x("[{{ $labels.missing }}]"), "[]");
 }
@@ -55,10 +66,14 @@ fn humanize_family() {
     assert_eq!(xv("{{ humanizeDuration $value }}", 0.25), "250ms");
     assert_eq!(xv("{{ humanizeDuration $value }}", -65.0), "-1m 5s");
     assert_eq!(xv("{{ humanizePercentage $value }}", 0.1234), "12.34%");
-    assert_eq!(xv("{{ humanizeTimestamp $value }}", 1_435_065_584.128), "2015-06-23 13:19:44.128 +0000 UTC");
+    assert_eq!(
+        xv("{{ humanizeTimestamp $value }}", 1_435_065_584.128),
+        "2015-06-23 13:19:44.128 +0000 UTC"
+    );
     assert_eq!(xv("{{ humanize $value }}", f64::NAN), "NaN");
     assert_eq!(x("{{ humanize \"1234\" }}"), "1.234k");
-    assert!(x("{{ humanize \"x\" }}").starts_with("<error expanding template: error executing template __alert_Test:"));
+    assert!(x("{{ humanize \"x\" }}")
+        .starts_with("<error expanding template: error executing template __alert_Test:"));
 }
 
 #[test]
@@ -71,7 +86,10 @@ fn string_functions() {
     assert_eq!(x("{{ $labels.instance | stripDomain }}"), "host:9100");
     assert_eq!(x("{{ stripDomain \"10.0.0.1:80\" }}"), "10.0.0.1:80");
     assert_eq!(x("{{ pathPrefix }}"), "/prefix");
-    assert_eq!(x("{{ graphLink \"up == 0\" }}"), "/graph?g0.expr=up+%3D%3D+0&g0.tab=0");
+    assert_eq!(
+        x("{{ graphLink \"up == 0\" }}"),
+        "/graph?g0.expr=up+%3D%3D+0&g0.tab=0"
+    );
     assert_eq!(x("{{ tableLink \"up\" }}"), "/graph?g0.expr=up&g0.tab=1");
     assert_eq!(x("{{ safeHtml \"<b>\" }}"), "<b>");
     assert_eq!(x("{{ printf \"%.2f\" 3.14159 }}"), "3.14");
@@ -81,25 +99,58 @@ fn string_functions() {
     assert_eq!(x("{{ parseDuration \"1m\" }}"), "60");
     assert_eq!(x("{{ len \"abc\" }} {{ len $labels }}"), "3 2");
     assert_eq!(x("{{ index $labels \"job\" }}"), "node");
-    assert_eq!(x("{{ with args 1 \"b\" }}{{ .arg0 }}{{ .arg1 }}{{ end }}"), "1b");
+    assert_eq!(
+        x("{{ with args 1 \"b\" }}{{ .arg0 }}{{ .arg1 }}{{ end }}"),
+        "1b"
+    );
 }
 
 #[test]
 fn control_flow() {
-    assert_eq!(xv("{{ if gt $value 1.0 }}big{{ else }}small{{ end }}", 2.0), "big");
-    assert_eq!(xv("{{ if gt $value 1.0 }}big{{ else if gt $value 0.5 }}mid{{ else }}small{{ end }}", 0.7), "mid");
-    assert_eq!(xv("{{ if gt $value 1.0 }}big{{ else if gt $value 0.5 }}mid{{ else }}small{{ end }}", 0.1), "small");
-    assert_eq!(x("{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}"), "instance=host.example.com:9100;job=node;");
-    assert_eq!(x("{{ range .Labels }}{{ . }},{{ end }}"), "host.example.com:9100,node,");
+    assert_eq!(
+        xv("{{ if gt $value 1.0 }}big{{ else }}small{{ end }}", 2.0),
+        "big"
+    );
+    assert_eq!(
+        xv(
+            "{{ if gt $value 1.0 }}big{{ else if gt $value 0.5 }}mid{{ else }}small{{ end }}",
+            0.7
+        ),
+        "mid"
+    );
+    assert_eq!(
+        xv(
+            "{{ if gt $value 1.0 }}big{{ else if gt $value 0.5 }}mid{{ else }}small{{ end }}",
+            0.1
+        ),
+        "small"
+    );
+    assert_eq!(
+        x("{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}"),
+        "instance=host.example.com:9100;job=node;"
+    );
+    assert_eq!(
+        x("{{ range .Labels }}{{ . }},{{ end }}"),
+        "host.example.com:9100,node,"
+    );
     assert_eq!(x("{{ range $i, $e := $labels }}{{ if eq $i \"job\" }}{{ break }}{{ end }}{{ $i }}{{ end }}"), "instance");
     assert_eq!(x("{{ with $labels.job }}job={{ . }}{{ end }}"), "job=node");
     assert_eq!(x("{{ with $labels.nope }}x{{ else }}none{{ end }}"), "none");
-    assert_eq!(x("{{ and 1 0 }} {{ or 0 \"\" \"z\" }} {{ not true }}"), "0 z false");
+    assert_eq!(
+        x("{{ and 1 0 }} {{ or 0 \"\" \"z\" }} {{ not true }}"),
+        "0 z false"
+    );
     assert_eq!(x("{{ eq $labels.job \"a\" \"node\" }} {{ ne 1 2 }} {{ lt 1 2 }} {{ le 2 2 }} {{ ge \"b\" \"a\" }}"), "true true true true true");
-    assert_eq!(x("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}"), "2");
+    assert_eq!(
+        x("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}"),
+        "2"
+    );
     assert_eq!(x("{{/* a comment */}}ok"), "ok");
     assert_eq!(x("a  {{- \"b\" -}}  c"), "abc");
-    assert_eq!(x("{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" \"v\" }}"), "[v]");
+    assert_eq!(
+        x("{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" \"v\" }}"),
+        "[v]"
+    );
     assert_eq!(x("{{ (printf \"%s\" \"p\") }}"), "p");
     assert_eq!(x("{{ print 1 2 \"a\" 3 }}"), "1 2a3");
 }
@@ -129,7 +180,7 @@ fn undefined_variable_is_a_parse_time_error_in_go_but_caught_here() {
 
 #[test]
 fn query_function_uses_callback() {
-    let q = |e: &str| -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+    let q = |e: &str| -> Result<QueryResultSamples, String> {
         assert_eq!(e, "up");
         let mut l = BTreeMap::new();
         l.insert("instance".to_string(), "a".to_string());
@@ -137,6 +188,11 @@ fn query_function_uses_callback() {
     };
     let out = expand_alert("T", "{{ with query \"up\" }}{{ . | first | value }} {{ (first .).Labels.instance }} {{ . | first | label \"instance\" }}{{ end }}", &data(0.0), Some(&q));
     assert_eq!(out, "1 a a");
-    let out = expand_alert("T", "{{ range query \"up\" }}{{ .Value }}{{ end }}", &data(0.0), Some(&q));
+    let out = expand_alert(
+        "T",
+        "{{ range query \"up\" }}{{ .Value }}{{ end }}",
+        &data(0.0),
+        Some(&q),
+    );
     assert_eq!(out, "1");
 }
