@@ -59,8 +59,8 @@ pub struct ActiveAlert {
     pub fired_at: i64,
     /// When it was resolved.
     pub resolved_at: i64,
-    /// When it was last sent to the notifier.
-    pub last_sent_at: i64,
+    /// When it was last sent to the notifier (`None`: never).
+    pub last_sent_at: Option<i64>,
     /// The `endsAt` sent while firing.
     pub valid_until: i64,
     /// Since when it is kept firing by `keep_firing_for`.
@@ -72,10 +72,13 @@ impl ActiveAlert {
         if self.state == AlertState::Pending {
             return false;
         }
-        if self.resolved_at > self.last_sent_at {
+        let Some(last) = self.last_sent_at else {
+            return true;
+        };
+        if self.resolved_at > last {
             return true;
         }
-        self.last_sent_at + resend_delay < ts
+        last + resend_delay < ts
     }
 }
 
@@ -258,7 +261,7 @@ impl AlertingRule {
                     active_at: ts,
                     fired_at: 0,
                     resolved_at: 0,
-                    last_sent_at: 0,
+                    last_sent_at: None,
                     valid_until: 0,
                     keep_firing_since: 0,
                 },
@@ -352,7 +355,7 @@ impl AlertingRule {
         let mut out = Vec::new();
         for a in self.active.values_mut() {
             if a.needs_sending(ts, resend_delay) {
-                a.last_sent_at = ts;
+                a.last_sent_at = Some(ts);
                 let delta = resend_delay.max(interval);
                 a.valid_until = ts + 4 * delta;
                 out.push(a.clone());

@@ -280,11 +280,12 @@ impl Group {
     /// The group's evaluation time at or before `now_ms`, aligned to the
     /// interval with the group's hash-derived offset (`EvalTimestamp`).
     pub fn eval_timestamp(&self, now_ms: i64) -> i64 {
-        let interval_ns = self.interval_ms as i128 * 1_000_000;
-        let offset = (self.hash() as i128) % interval_ns;
-        let adj = now_ms as i128 * 1_000_000 - offset;
-        let base = adj - adj.rem_euclid(interval_ns);
-        ((base + offset) / 1_000_000) as i64
+        // Prometheus works in nanoseconds; the offset is truncated to the
+        // millisecond, the precision of our timestamps.
+        let interval_ns = self.interval_ms as u128 * 1_000_000;
+        let offset = ((self.hash() as u128 % interval_ns) / 1_000_000) as i64;
+        let adj = now_ms - offset;
+        adj - adj.rem_euclid(self.interval_ms) + offset
     }
 
     /// Copies alert state and staleness tracking from `old` for rules that

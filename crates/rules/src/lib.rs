@@ -27,3 +27,5 @@ pub use unittest::{test_rules, TestRulesOptions};
 mod check;
 
 pub use check::check_rules;
+#[cfg(test)]
+mod tests;
