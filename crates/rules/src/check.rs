@@ -22,6 +22,7 @@ pub fn check_rules(files: &[PathBuf]) -> (i32, String) {
                     out.push_str(&format!("{e}\n"));
                 }
                 has_errors = true;
+                out.push('\n');
                 continue;
             }
         };

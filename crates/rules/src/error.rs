@@ -10,10 +10,9 @@ use std::path::PathBuf;
 pub struct RuleError {
     /// The rule file.
     pub file: PathBuf,
-    /// 1-based line (0 when unknown).
-    pub line: u64,
-    /// 1-based column (0 when unknown).
-    pub column: u64,
+    /// 1-based line and column of the YAML node, when the error has one
+    /// (Prometheus prints `0:0` for a missing node, so `(0, 0)` occurs).
+    pub position: Option<(u64, u64)>,
     /// The group, when the error is about one of its rules.
     pub group: Option<String>,
     /// The 1-based index of the rule in its group and the rule's name.
@@ -24,11 +23,10 @@ pub struct RuleError {
 
 impl RuleError {
     /// An error about the file as a whole (YAML or group level).
-    pub fn file_level(file: impl Into<PathBuf>, line: u64, message: impl Into<String>) -> Self {
+    pub fn file_level(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         RuleError {
             file: file.into(),
-            line,
-            column: 0,
+            position: None,
             group: None,
             rule: None,
             message: message.into(),
@@ -39,8 +37,8 @@ impl RuleError {
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.file.display())?;
-        if self.line > 0 {
-            write!(f, "{}:{}: ", self.line, self.column.max(1))?;
+        if let Some((line, col)) = self.position {
+            write!(f, "{line}:{col}: ")?;
         }
         if let (Some(g), Some((i, name))) = (&self.group, &self.rule) {
             write!(f, "group {g:?}, rule {i}, {name:?}: ")?;
@@ -50,6 +48,13 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+impl RuleError {
+    /// The 1-based line of the error, when known.
+    pub fn line(&self) -> Option<u64> {
+        self.position.map(|p| p.0).filter(|l| *l > 0)
+    }
+}
 
 /// An error of rule evaluation or of the unit-test runner.
 #[derive(Debug, thiserror::Error)]
