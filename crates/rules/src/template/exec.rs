@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::format::{go_float, go_quote};
 use super::funcs::{call_func, is_func};
-use super::parse::{Arg, Node, Pipe, Tree};
+use super::parse::{Arg, Cmd, Node, Pipe, Tree};
 
 /// A value flowing through a template.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,14 +135,16 @@ impl<'a> Exec<'a> {
     }
 
     fn err_at(&self, p: &Pipe, msg: String) -> String {
+        match p.cmds.first() {
+            Some(c) => self.err_cmd(c, msg),
+            None => format!("template: {}:{}: {msg}", self.name, p.pos.0),
+        }
+    }
+
+    fn err_cmd(&self, c: &Cmd, msg: String) -> String {
         format!(
             "template: {}:{}:{}: executing {:?} at <{}>: {}",
-            self.name,
-            p.pos.0,
-            p.pos.1 + 3,
-            self.name,
-            p.src,
-            msg
+            self.name, c.pos.0, c.pos.1, self.name, c.src, msg
         )
     }
 
@@ -266,24 +268,26 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
-    fn lookup_var(&self, p: &Pipe, name: &str) -> R<Value> {
+    fn lookup_var(&self, p: &Cmd, name: &str) -> R<Value> {
         self.vars
             .iter()
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| self.err_at(p, format!("undefined variable: {name}")))
+            .ok_or_else(|| self.err_cmd(p, format!("undefined variable: {name}")))
     }
 
     pub(crate) fn pipe(&mut self, p: &Pipe, dot: &Value) -> R<Value> {
         let mut last: Option<Value> = None;
         for c in &p.cmds {
-            last = Some(self.cmd(p, &c.args, dot, last)?);
+            last = Some(self.cmd(c, &c.args, dot, last)?);
         }
         let v = last.unwrap_or(Value::Nil);
         if p.assign {
             for name in &p.decl {
-                self.lookup_var(p, name)?;
+                if !self.vars.iter().any(|(n, _)| n == name) {
+                    return Err(self.err_at(p, format!("undefined variable: {name}")));
+                }
                 if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
                     slot.1 = v.clone();
                 }
@@ -296,7 +300,7 @@ impl<'a> Exec<'a> {
         Ok(v)
     }
 
-    fn cmd(&mut self, p: &Pipe, args: &[Arg], dot: &Value, prev: Option<Value>) -> R<Value> {
+    fn cmd(&mut self, p: &Cmd, args: &[Arg], dot: &Value, prev: Option<Value>) -> R<Value> {
         match &args[0] {
             Arg::Ident(f) => {
                 if !is_func(f) {
@@ -316,14 +320,14 @@ impl<'a> Exec<'a> {
                     vals.push(v);
                 }
                 call_func(&self.env, f, vals)
-                    .map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
+                    .map_err(|e| self.err_cmd(p, format!("error calling {f}: {e}")))
             }
             a => {
                 if args.len() > 1 || prev.is_some() {
                     if let Arg::Field(_) | Arg::Var(..) | Arg::Pipe(..) = a {
-                        return Err(self.err_at(p, "can't give argument to non-function".into()));
+                        return Err(self.err_cmd(p, "can't give argument to non-function".into()));
                     }
-                    return Err(self.err_at(p, "can't give argument to non-function".into()));
+                    return Err(self.err_cmd(p, "can't give argument to non-function".into()));
                 }
                 self.arg(p, a, dot)
             }
@@ -332,7 +336,7 @@ impl<'a> Exec<'a> {
 
     fn and_or(
         &mut self,
-        p: &Pipe,
+        p: &Cmd,
         and: bool,
         args: &[Arg],
         dot: &Value,
@@ -340,7 +344,7 @@ impl<'a> Exec<'a> {
     ) -> R<Value> {
         let name = if and { "and" } else { "or" };
         if args.is_empty() && prev.is_none() {
-            return Err(self.err_at(
+            return Err(self.err_cmd(
                 p,
                 format!("wrong number of args for {name}: want at least 1 got 0"),
             ));
@@ -358,7 +362,7 @@ impl<'a> Exec<'a> {
         Ok(last)
     }
 
-    fn arg(&mut self, p: &Pipe, a: &Arg, dot: &Value) -> R<Value> {
+    fn arg(&mut self, p: &Cmd, a: &Arg, dot: &Value) -> R<Value> {
         match a {
             Arg::Field(f) => self.fields(p, dot.clone(), f),
             Arg::Var(n, f) => {
@@ -373,38 +377,39 @@ impl<'a> Exec<'a> {
                     ));
                 }
                 call_func(&self.env, f, vec![])
-                    .map_err(|e| self.err_at(p, format!("error calling {f}: {e}")))
+                    .map_err(|e| self.err_cmd(p, format!("error calling {f}: {e}")))
             }
             Arg::Str(s) => Ok(Value::Str(s.clone())),
             Arg::Int(i) => Ok(Value::Int(*i)),
             Arg::Float(x) => Ok(Value::Float(*x)),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
-            Arg::Nil => Err(self.err_at(p, "nil is not a command".into())),
+            Arg::Nil => Err(self.err_cmd(p, "nil is not a command".into())),
             Arg::Pipe(inner, f) => {
-                let mut ip = (**inner).clone();
-                ip.pos = p.pos;
-                ip.src = p.src.clone();
-                let v = self.pipe(&ip, dot)?;
+                let v = self.pipe(inner, dot)?;
                 self.fields(p, v, f)
             }
         }
     }
 
-    fn fields(&self, p: &Pipe, mut v: Value, names: &[String]) -> R<Value> {
+    fn fields(&self, p: &Cmd, mut v: Value, names: &[String]) -> R<Value> {
         for n in names {
             v = match v {
                 Value::Map(m) => Value::Str(m.get(n).cloned().unwrap_or_default()),
                 Value::Struct(tn, fields) => match fields.into_iter().find(|(k, _)| k == n) {
                     Some((_, x)) => x,
                     None => {
-                        return Err(self.err_at(p, format!("can't evaluate field {n} in type {tn}")))
+                        return Err(
+                            self.err_cmd(p, format!("can't evaluate field {n} in type {tn}"))
+                        )
                     }
                 },
                 Value::Nil => {
-                    return Err(self.err_at(p, format!("nil pointer evaluating interface {{}}.{n}")))
+                    return Err(
+                        self.err_cmd(p, format!("nil pointer evaluating interface {{}}.{n}"))
+                    )
                 }
                 other => {
-                    return Err(self.err_at(
+                    return Err(self.err_cmd(
                         p,
                         format!("can't evaluate field {n} in type {}", other.type_name()),
                     ))

@@ -34,6 +34,10 @@ pub(crate) enum Arg {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cmd {
     pub(crate) args: Vec<Arg>,
+    /// 1-based line and 0-based byte column of the command (Go's `ErrorContext`).
+    pub(crate) pos: (usize, usize),
+    /// The command's source text.
+    pub(crate) src: String,
 }
 
 /// A pipeline, possibly declaring or assigning variables.
@@ -88,9 +92,21 @@ enum Tok {
 /// One `{{ ... }}` action, tokenized.
 #[derive(Debug, Clone)]
 struct Action {
-    toks: Vec<(Tok, bool)>, // token, preceded by whitespace
+    toks: Vec<(Tok, bool)>,     // token, preceded by whitespace
+    spans: Vec<(usize, usize)>, // byte range of each token in the template
     pos: (usize, usize),
     src: String,
+}
+
+impl Action {
+    fn skip(&self, n: usize) -> Action {
+        Action {
+            toks: self.toks[n.min(self.toks.len())..].to_vec(),
+            spans: self.spans[n.min(self.spans.len())..].to_vec(),
+            pos: self.pos,
+            src: self.src.clone(),
+        }
+    }
 }
 
 enum Item {
@@ -183,9 +199,10 @@ impl Lexer<'_> {
                     return Err(self.err(line, "unclosed comment"));
                 }
             } else {
-                let toks = self.tokens(inner, line)?;
+                let (toks, spans) = self.tokens(inner, start, line)?;
                 items.push(Item::Action(Action {
                     toks,
+                    spans,
                     pos: self.line_col(open),
                     src: trimmed.to_string(),
                 }));
@@ -195,9 +212,16 @@ impl Lexer<'_> {
         Ok(items)
     }
 
-    fn tokens(&self, s: &str, line: usize) -> Result<Vec<(Tok, bool)>, TemplateError> {
+    #[allow(clippy::type_complexity)]
+    fn tokens(
+        &self,
+        s: &str,
+        base: usize,
+        line: usize,
+    ) -> Result<(Vec<(Tok, bool)>, Vec<(usize, usize)>), TemplateError> {
         let b = s.as_bytes();
         let mut out = Vec::new();
+        let mut spans = Vec::new();
         let mut i = 0;
         let mut space = true;
         while i < b.len() {
@@ -214,6 +238,7 @@ impl Lexer<'_> {
                 }
                 k
             };
+            let tstart = i;
             let tok = match c {
                 b'(' => {
                     i += 1;
@@ -296,9 +321,10 @@ impl Lexer<'_> {
                 }
             };
             out.push((tok, space));
+            spans.push((base + tstart, base + i));
             space = false;
         }
-        Ok(out)
+        Ok((out, spans))
     }
 }
 
@@ -367,6 +393,7 @@ pub(crate) fn parse(name: &str, src: &str) -> Result<Tree, TemplateError> {
     let items = lx.items()?;
     let mut p = Parser {
         name,
+        src,
         items,
         i: 0,
         tree: Tree::default(),
@@ -382,6 +409,7 @@ pub(crate) fn parse(name: &str, src: &str) -> Result<Tree, TemplateError> {
 
 struct Parser<'a> {
     name: &'a str,
+    src: &'a str,
     items: Vec<Item>,
     i: usize,
     tree: Tree,
@@ -414,11 +442,7 @@ impl Parser<'_> {
                 Some((Tok::Ident(w), _)) => w.clone(),
                 _ => String::new(),
             };
-            let rest = |a: &Action| Action {
-                toks: a.toks[1..].to_vec(),
-                pos: a.pos,
-                src: a.src.clone(),
-            };
+            let rest = |a: &Action| a.skip(1);
             match kw.as_str() {
                 "end" | "else" => return Ok((nodes, Some((kw, line, rest(&a))))),
                 "if" | "with" | "range" => {
@@ -446,14 +470,7 @@ impl Parser<'_> {
                     }
                     self.tree.defines.push((n.clone(), body));
                     if kw == "block" {
-                        let pipe = self.pipe(
-                            &Action {
-                                toks: a.toks[2..].to_vec(),
-                                pos: a.pos,
-                                src: a.src.clone(),
-                            },
-                            false,
-                        )?;
+                        let pipe = self.pipe(&a.skip(2), false)?;
                         nodes.push(Node::Template(n, Some(pipe)));
                     }
                 }
@@ -462,14 +479,7 @@ impl Parser<'_> {
                         return Err(self.err(line, "unexpected token in template clause"));
                     };
                     let pipe = if a.toks.len() > 2 {
-                        Some(self.pipe(
-                            &Action {
-                                toks: a.toks[2..].to_vec(),
-                                pos: a.pos,
-                                src: a.src.clone(),
-                            },
-                            false,
-                        )?)
+                        Some(self.pipe(&a.skip(2), false)?)
                     } else {
                         None
                     };
@@ -500,11 +510,7 @@ impl Parser<'_> {
                     Some((Tok::Ident(w), _))
                         if (w == "if" && kw == "if") || (w == "with" && kw == "with") =>
                     {
-                        let inner = Action {
-                            toks: rest.toks[1..].to_vec(),
-                            pos: rest.pos,
-                            src: rest.src.clone(),
-                        };
+                        let inner = rest.skip(1);
                         // The nested control consumes the shared `end`.
                         els.push(self.control(kw, inner)?);
                     }
@@ -560,7 +566,7 @@ impl Parser<'_> {
                 _ => break,
             }
         }
-        let (cmds, end) = self.cmds(toks, i, line, false)?;
+        let (cmds, end) = self.cmds(a, i, line, false)?;
         if end != toks.len() {
             return Err(self.err(line, format!("unexpected {:?} in operand", toks[end].0)));
         }
@@ -577,15 +583,39 @@ impl Parser<'_> {
     }
 
     /// Parses commands separated by `|`; stops at `)` when `paren`.
+    fn make_cmd(&self, a: &Action, from: usize, to: usize, args: Vec<Arg>) -> Cmd {
+        let start = a.spans.get(from).map(|s| s.0).unwrap_or(0);
+        let end = a
+            .spans
+            .get(to.saturating_sub(1))
+            .map(|s| s.1)
+            .unwrap_or(start);
+        let before = &self.src[..start.min(self.src.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = start - before.rfind('\n').map(|p| p + 1).unwrap_or(0);
+        Cmd {
+            args,
+            pos: (line, col),
+            src: self
+                .src
+                .get(start..end.max(start))
+                .unwrap_or("")
+                .to_string(),
+        }
+    }
+
+    /// Parses commands separated by `|`; stops at `)` when `paren`.
     fn cmds(
         &self,
-        toks: &[(Tok, bool)],
+        a: &Action,
         mut i: usize,
         line: usize,
         paren: bool,
     ) -> Result<(Vec<Cmd>, usize), TemplateError> {
+        let toks = &a.toks;
         let mut cmds = Vec::new();
         let mut args = Vec::new();
+        let mut from = i;
         while i < toks.len() {
             let (t, _) = &toks[i];
             match t {
@@ -594,20 +624,19 @@ impl Parser<'_> {
                     if args.is_empty() {
                         return Err(self.err(line, "missing value for command"));
                     }
-                    cmds.push(Cmd {
-                        args: std::mem::take(&mut args),
-                    });
+                    cmds.push(self.make_cmd(a, from, i, std::mem::take(&mut args)));
                     i += 1;
+                    from = i;
                     continue;
                 }
                 _ => {}
             }
-            let (arg, ni) = self.operand(toks, i, line)?;
+            let (arg, ni) = self.operand(a, i, line)?;
             args.push(arg);
             i = ni;
         }
         if !args.is_empty() {
-            cmds.push(Cmd { args });
+            cmds.push(self.make_cmd(a, from, i, args));
         }
         Ok((cmds, i))
     }
@@ -621,12 +650,8 @@ impl Parser<'_> {
         (f, i)
     }
 
-    fn operand(
-        &self,
-        toks: &[(Tok, bool)],
-        i: usize,
-        line: usize,
-    ) -> Result<(Arg, usize), TemplateError> {
+    fn operand(&self, a: &Action, i: usize, line: usize) -> Result<(Arg, usize), TemplateError> {
+        let toks = &a.toks;
         let (t, _) = &toks[i];
         Ok(match t {
             Tok::Field(n) => {
@@ -657,7 +682,7 @@ impl Parser<'_> {
             Tok::Int(v) | Tok::Char(v) => (Arg::Int(*v), i + 1),
             Tok::Float(v) => (Arg::Float(*v), i + 1),
             Tok::LParen => {
-                let (cmds, j) = self.cmds(toks, i + 1, line, true)?;
+                let (cmds, j) = self.cmds(a, i + 1, line, true)?;
                 if !matches!(toks.get(j), Some((Tok::RParen, _))) {
                     return Err(self.err(line, "unclosed left paren"));
                 }
