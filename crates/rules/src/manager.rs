@@ -18,7 +18,7 @@ pub type SharedGroup = Arc<Mutex<Group>>;
 
 /// Owns the rule groups and their evaluation loops (Prometheus' `rules.Manager`).
 pub struct RuleManager {
-    opts: GroupOptions,
+    opts: Mutex<GroupOptions>,
     groups: Mutex<Vec<SharedGroup>>,
     loops: Mutex<Option<CancellationToken>>,
     restored: Mutex<bool>,
@@ -35,7 +35,7 @@ impl RuleManager {
     /// A manager without groups.
     pub fn new(opts: GroupOptions) -> Self {
         RuleManager {
-            opts,
+            opts: Mutex::new(opts),
             groups: Mutex::new(Vec::new()),
             loops: Mutex::new(None),
             restored: Mutex::new(false),
@@ -43,8 +43,15 @@ impl RuleManager {
     }
 
     /// The options groups are built with.
-    pub fn options(&self) -> &GroupOptions {
-        &self.opts
+    pub fn options(&self) -> GroupOptions {
+        self.opts.lock().clone()
+    }
+
+    /// Replaces the options (evaluation interval, query offset, external
+    /// labels and URL, notifier, ...) used by groups built from now on; call
+    /// before [`RuleManager::update`] on a configuration reload.
+    pub fn set_options(&self, opts: GroupOptions) {
+        *self.opts.lock() = opts;
     }
 
     /// The current groups, in file then file order.
@@ -68,16 +75,16 @@ impl RuleManager {
             })
             .collect();
         let first = !*self.restored.lock();
+        let opts = self.options();
         let mut new = Vec::with_capacity(specs.len());
         for s in specs {
-            let mut g = Group::new(s, self.opts.clone());
-            match old.get(&(s.file.clone(), s.name.clone())) {
-                Some(o) => g.copy_state(&o.lock()),
-                None => g.set_should_restore(true),
+            let mut g = Group::new(s, opts.clone());
+            if let Some(o) = old.get(&(s.file.clone(), s.name.clone())) {
+                g.copy_state(&o.lock());
             }
-            if first {
-                g.set_should_restore(true);
-            }
+            // As Prometheus (without --rules.alert.restore-new-rule-groups),
+            // only the groups of the first load restore their `for` state.
+            g.set_should_restore(first);
             new.push(Arc::new(Mutex::new(g)));
         }
         // Removed groups get staleness markers for their last outputs.
