@@ -20,7 +20,7 @@ pub type SharedGroup = Arc<Mutex<Group>>;
 pub struct RuleManager {
     opts: Mutex<GroupOptions>,
     groups: Mutex<Vec<SharedGroup>>,
-    loops: Mutex<Option<CancellationToken>>,
+    loops: Mutex<Option<(CancellationToken, tokio::runtime::Handle)>>,
     restored: Mutex<bool>,
 }
 
@@ -99,26 +99,27 @@ impl RuleManager {
         }
         *self.groups.lock() = new;
         let running = self.loops.lock().clone();
-        if let Some(tok) = running {
+        if let Some((tok, handle)) = running {
             tok.cancel();
-            self.spawn_loops();
+            self.spawn_loops(&handle);
         }
     }
 
     /// Loads rule files matching `globs` and installs their groups. On any
-    /// error nothing changes and all errors are returned.
+    /// error nothing changes and all errors are returned. May be called
+    /// from any thread, before or while [`RuleManager::run`] runs.
     pub fn update(&self, globs: &[impl AsRef<str>]) -> Result<(), Vec<RuleError>> {
         let specs = load_files(globs)?;
         self.set_groups(&specs);
         Ok(())
     }
 
-    fn spawn_loops(&self) {
+    fn spawn_loops(&self, handle: &tokio::runtime::Handle) {
         let tok = CancellationToken::new();
-        *self.loops.lock() = Some(tok.clone());
+        *self.loops.lock() = Some((tok.clone(), handle.clone()));
         *self.restored.lock() = true;
         for g in self.groups() {
-            tokio::spawn(run_group(g, tok.clone()));
+            handle.spawn(run_group(g, tok.clone()));
         }
     }
 
@@ -126,9 +127,9 @@ impl RuleManager {
     /// a tokio runtime. Reloads through [`RuleManager::update`] restart the
     /// loops. On return, groups have written staleness markers.
     pub async fn run(&self, cancel: CancellationToken) {
-        self.spawn_loops();
+        self.spawn_loops(&tokio::runtime::Handle::current());
         cancel.cancelled().await;
-        if let Some(t) = self.loops.lock().take() {
+        if let Some((t, _)) = self.loops.lock().take() {
             t.cancel();
         }
         for g in self.groups() {

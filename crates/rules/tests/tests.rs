@@ -2,3 +2,4 @@
 //! by our `test_rules` and, when installed, by Prometheus' `promtool`.
 
 mod promtool;
+mod perf;
