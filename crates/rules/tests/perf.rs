@@ -10,7 +10,11 @@ use promlite_rules::{test_rules, TestRulesOptions};
 fn forty_test_groups_run_quickly() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rules");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(src.join("basic.rules.yaml"), dir.path().join("basic.rules.yaml")).unwrap();
+    std::fs::copy(
+        src.join("basic.rules.yaml"),
+        dir.path().join("basic.rules.yaml"),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(src.join("pass_alerts.test.yaml")).unwrap();
     let (head, tests) = text.split_once("tests:\n").unwrap();
     let many = format!("{head}tests:\n{}", tests.repeat(40));
