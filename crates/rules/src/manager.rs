@@ -87,7 +87,12 @@ impl RuleManager {
             g.set_should_restore(first);
             new.push(Arc::new(Mutex::new(g)));
         }
-        // Removed groups get staleness markers for their last outputs.
+        // Stop the old loops first, so that no evaluation of a removed
+        // group lands after its staleness markers.
+        let running = self.loops.lock().clone();
+        if let Some((tok, _)) = &running {
+            tok.cancel();
+        }
         let keep: std::collections::HashSet<(PathBuf, String)> = specs
             .iter()
             .map(|s| (s.file.clone(), s.name.clone()))
@@ -98,9 +103,7 @@ impl RuleManager {
             }
         }
         *self.groups.lock() = new;
-        let running = self.loops.lock().clone();
-        if let Some((tok, handle)) = running {
-            tok.cancel();
+        if let Some((_, handle)) = running {
             self.spawn_loops(&handle);
         }
     }

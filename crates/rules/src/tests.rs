@@ -416,3 +416,38 @@ async fn manager_runs_groups_until_cancelled() {
     assert!(m.update(&[f.to_string_lossy()]).is_err());
     assert_eq!(m.groups().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_from_another_thread_restarts_loops_with_new_groups() {
+    let e = env();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.yml");
+    std::fs::write(
+        &f,
+        "groups:\n- name: a\n  interval: 50ms\n  rules:\n  - record: a\n    expr: vector(1)\n",
+    )
+    .unwrap();
+    let m = Arc::new(RuleManager::new(e.opts.clone()));
+    m.update(&[f.to_string_lossy()]).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let (m2, c2) = (m.clone(), cancel.clone());
+    let h = tokio::spawn(async move { m2.run(c2).await });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    std::fs::write(
+        &f,
+        "groups:\n- name: b\n  interval: 50ms\n  rules:\n  - record: b\n    expr: vector(2)\n",
+    )
+    .unwrap();
+    let (m3, f3) = (m.clone(), f.clone());
+    std::thread::spawn(move || m3.update(&[f3.to_string_lossy()]).unwrap())
+        .join()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cancel.cancel();
+    h.await.unwrap();
+    assert_eq!(m.groups().len(), 1);
+    assert_eq!(m.groups()[0].lock().name(), "b");
+    assert!(raw_samples(&e.db, "b").len() >= 2);
+    // The removed group's output got a staleness marker.
+    assert!(is_stale_nan(raw_samples(&e.db, "a").last().unwrap().1));
+}

@@ -238,6 +238,7 @@ impl<'a> Exec<'a> {
             Value::Int(n) => (0..n.max(0))
                 .map(|i| (Value::Int(i), Value::Int(i)))
                 .collect(),
+            Value::Struct(_, f) => f.into_iter().map(|(k, x)| (Value::Str(k), x)).collect(),
             Value::Nil => Vec::new(),
             other => {
                 return Err(

@@ -196,3 +196,33 @@ fn query_function_uses_callback() {
     );
     assert_eq!(out, "1");
 }
+
+#[test]
+fn nested_pipelines_and_comments() {
+    assert_eq!(x("{{ (index $labels \"job\") | toUpper }}"), "NODE");
+    assert_eq!(x("{{ printf \"%s!\" (humanize 1000) }}"), "1k!");
+    assert_eq!(x("a {{- /* comment */ -}} b"), "ab");
+    assert_eq!(x("{{ $v := humanize $value }}{{ $v }}"), "1.235M");
+    assert_eq!(
+        x("{{ if and (gt $value 1.0) (eq $labels.job \"node\") }}y{{ end }}"),
+        "y"
+    );
+    assert_eq!(x("{{ if not (match \"x\" \"abc\") }}n{{ end }}"), "n");
+    assert_eq!(x("{{ \"multi\nline\" }}"), "multi\nline");
+    assert_eq!(x("{{ `raw\\n` }}"), "raw\\n");
+    assert_eq!(x("{{ 1.5 }} {{ 0x10 }} {{ -3 }} {{ 'a' }}"), "1.5 16 -3 97");
+    assert_eq!(
+        x("{{ range $i, $e := args 1 2 }}{{ $i }}:{{ $e }} {{ end }}"),
+        "arg0:1 arg1:2 "
+    );
+}
+
+#[test]
+fn errors_in_later_lines_report_line_and_column() {
+    let out = expand("t", "line1\n  {{ humanize \"x\" }}", &data(1.0), None).unwrap_err();
+    assert!(
+        out.to_string()
+            .contains("template: t:2:5: executing \"t\" at <humanize \"x\">"),
+        "{out}"
+    );
+}
