@@ -253,35 +253,39 @@ fn run_group(
         Err(e) => return vec![e],
     };
     let store = (opts.storage)();
-    // Load the input series.
-    {
-        let mut app = store.appender();
-        for s in tg.input_series.as_deref().unwrap_or_default() {
-            let values = s.values.as_ref().map(|v| v.text()).unwrap_or_default();
-            let line = match parse_series_line(&format!("{} {}", s.series, values)) {
-                Ok(l) => l,
-                Err(e) => return vec![e.to_string()],
-            };
-            for (i, v) in line.values.iter().enumerate() {
-                match v {
-                    SeqValue::Omitted => {}
-                    SeqValue::Float(f) => {
-                        if let Err(e) = app.append(None, &line.labels, i as i64 * interval, *f) {
-                            return vec![e.to_string()];
-                        }
-                    }
-                    SeqValue::Histogram => {
-                        return vec!["native histograms are not supported".into()]
-                    }
-                }
+    // Parse the input series; samples are loaded lazily up to each
+    // evaluation time, as promtool's lazy loader does.
+    let mut input: Vec<(i64, usize, f64)> = Vec::new();
+    let mut input_labels = Vec::new();
+    for s in tg.input_series.as_deref().unwrap_or_default() {
+        let values = s.values.as_ref().map(|v| v.text()).unwrap_or_default();
+        let line = match parse_series_line(&format!("{} {}", s.series, values)) {
+            Ok(l) => l,
+            Err(e) => return vec![e.to_string()],
+        };
+        for (i, v) in line.values.iter().enumerate() {
+            match v {
+                SeqValue::Omitted => {}
+                SeqValue::Float(f) => input.push((i as i64 * interval, input_labels.len(), *f)),
+                SeqValue::Histogram => return vec!["native histograms are not supported".into()],
             }
         }
-        if let Err(e) = app.commit() {
-            return vec![e.to_string()];
-        }
+        input_labels.push(line.labels);
     }
+    input.sort_by_key(|x| x.0);
+    let mut loaded = 0;
+    let load_till = |ts: i64, loaded: &mut usize| -> Result<(), String> {
+        let mut app = store.appender();
+        while *loaded < input.len() && input[*loaded].0 <= ts {
+            let (t, li, v) = input[*loaded];
+            app.append(None, &input_labels[li], t, v)
+                .map_err(|e| e.to_string())?;
+            *loaded += 1;
+        }
+        app.commit().map_err(|e| e.to_string())
+    };
     let engine = Arc::new(Engine::new(opts.engine.clone()));
-    let q = Arc::new(Q(store));
+    let q = Arc::new(Q(store.clone()));
     let mut gopts = GroupOptions::new(engine.clone(), q.clone(), q.clone());
     gopts.default_interval_ms = interval;
     gopts.external_labels = tg.external_labels.clone().unwrap_or_default();
@@ -339,6 +343,10 @@ fn run_group(
     let mut errs = Vec::new();
     let mut ts = 0;
     while ts <= max_t {
+        if let Err(e) = load_till(ts, &mut loaded) {
+            errs.push(e);
+            return errs;
+        }
         let mut eval_errs = Vec::new();
         for g in &mut groups {
             g.eval(ts);
