@@ -241,6 +241,8 @@ fn humanize_duration(v: f64) -> String {
     small(v, "s")
 }
 
+/// Prometheus' `floatToTime`: seconds to a time, through `model.Time`, so
+/// truncated to the millisecond.
 fn float_to_ns(v: f64) -> Result<i128, String> {
     if v.is_nan() || v.is_infinite() {
         return Err("NaN or Inf".into());
@@ -252,7 +254,8 @@ fn float_to_ns(v: f64) -> Result<i128, String> {
             go_g(v, None)
         ));
     }
-    Ok(ns as i128)
+    let ms = (ns as i64) / 1_000_000;
+    Ok(ms as i128 * 1_000_000)
 }
 
 pub(crate) fn go_duration(ns: i128) -> String {
