@@ -103,3 +103,16 @@ pub enum Error {
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Go's text for a failed `os.ReadFile(path)`: `open PATH: no such file or directory`.
+pub(crate) fn go_open_error(path: &std::path::Path, e: &std::io::Error) -> String {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => {
+            return format!("read {}: is a directory", path.display())
+        }
+        _ => e.to_string(),
+    };
+    format!("open {}: {reason}", path.display())
+}

@@ -371,8 +371,12 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<GroupSpec>, Vec<RuleEr
 
 /// Reads and validates one rule file.
 pub fn parse_file(path: &Path) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![RuleError::file_level(path, e.to_string())])?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![RuleError::file_level(
+            path,
+            crate::error::go_open_error(path, &e),
+        )]
+    })?;
     parse_rules(&text, path)
 }
 

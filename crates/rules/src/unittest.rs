@@ -132,6 +132,37 @@ fn dur(s: &Option<Scalar>) -> Result<i64, String> {
     }
 }
 
+/// promtool's (yaml.v2) wording for unknown fields; serde's otherwise.
+fn yaml_error(e: &serde_saphyr::Error) -> String {
+    let mut msg = e.without_snippet().to_string();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    let Some(rest) = msg.strip_prefix("unknown field `") else {
+        return msg;
+    };
+    let field = rest.split('`').next().unwrap_or("");
+    let ty = [
+        ("rule_files", "unitTestFile"),
+        ("input_series", "testGroup"),
+        ("values", "series"),
+        ("exp_alerts", "alertTestCase"),
+        ("exp_annotations", "alert"),
+        ("exp_samples", "promqlTestCase"),
+        ("value", "sample"),
+    ]
+    .iter()
+    .find(|(f, _)| {
+        rest.contains(&format!("`{f}`"))
+            || rest.contains(&format!(" {f},"))
+            || rest.ends_with(&format!(" {f}"))
+    })
+    .map(|(_, t)| *t)
+    .unwrap_or("unitTestFile");
+    let line = e.location().map(|l| l.line()).unwrap_or(0);
+    format!("yaml: unmarshal errors:\n  line {line}: field {field} not found in type main.{ty}")
+}
+
 /// Go's `time.Duration.String()` of `ms` milliseconds.
 fn go_duration(ms: i64) -> String {
     crate::template::go_duration_string(ms as i128 * 1_000_000)
@@ -182,11 +213,11 @@ pub fn test_rules(files: &[PathBuf], opts: &TestRulesOptions) -> (i32, String) {
 fn rule_unit_test(file: &Path, opts: &TestRulesOptions, out: &mut String) -> Vec<String> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
-        Err(e) => return vec![format!("open {}: {e}", file.display())],
+        Err(e) => return vec![crate::error::go_open_error(file, &e)],
     };
     let utf: UnitTestFile = match serde_saphyr::from_str(&text) {
         Ok(u) => u,
-        Err(e) => return vec![e.without_snippet().to_string()],
+        Err(e) => return vec![yaml_error(&e)],
     };
     let base = file.parent().unwrap_or(Path::new(""));
     let mut rule_files = Vec::new();

@@ -49,6 +49,10 @@ fn promtool(args: &[&str], dir: &Path) -> Option<(i32, String)> {
     Some((out.status.code().unwrap_or(-1), text))
 }
 
+/// Files whose output differs from promtool's in a known way: promql-parser's
+/// errors carry no `1:5: parse error:` position prefix.
+const KNOWN_TEXT_DIFFERENCES: &[&str] = &["fail_badrules.test.yaml", "bad.rules.yaml"];
+
 fn normalize(s: &str) -> String {
     s.lines()
         .filter(|l| !l.trim().is_empty())
@@ -90,7 +94,10 @@ fn unit_test_outcomes_match_promtool() {
         if normalize(&out) == normalize(&pout) {
             same_text += 1;
         } else {
-            eprintln!("{name}: output differs\n--- ours\n{out}\n--- promtool\n{pout}");
+            assert!(
+                KNOWN_TEXT_DIFFERENCES.contains(&name.as_str()),
+                "{name}: output differs\n--- ours\n{out}\n--- promtool\n{pout}"
+            );
         }
     }
     eprintln!(
@@ -121,7 +128,10 @@ fn check_rules_matches_promtool() {
             if normalize(&out) == normalize(&pout) {
                 same_text += 1;
             } else {
-                eprintln!("{name}: check output differs\n--- ours\n{out}\n--- promtool\n{pout}");
+                assert!(
+                    KNOWN_TEXT_DIFFERENCES.contains(&name.as_str()),
+                    "{name}: check output differs\n--- ours\n{out}\n--- promtool\n{pout}"
+                );
             }
         }
     }
