@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerting::ActiveAlert;
 use crate::error::RuleError;
-use crate::group::{Group, GroupOptions};
+use crate::group::{Group, GroupOptions, Rule};
 use crate::rulefmt::{load_files, GroupSpec};
 
 /// A group shared between its evaluation loop and readers (the API).
@@ -57,6 +58,21 @@ impl RuleManager {
     /// The current groups, in file then file order.
     pub fn groups(&self) -> Vec<SharedGroup> {
         self.groups.lock().clone()
+    }
+
+    /// Every pending or firing alert of every alerting rule (for
+    /// `/api/v1/alerts`), in group and rule order.
+    pub fn active_alerts(&self) -> Vec<ActiveAlert> {
+        let mut out = Vec::new();
+        for g in self.groups() {
+            let g = g.lock();
+            for r in g.rules() {
+                if let Rule::Alerting(a) = &r.rule {
+                    out.extend(a.active_alerts());
+                }
+            }
+        }
+        out
     }
 
     /// Replaces the groups with `specs`, keeping the state of groups with

@@ -407,6 +407,7 @@ async fn manager_runs_groups_until_cancelled() {
     assert!(n >= 3, "{n} evaluations");
     let g = m.groups()[0].clone();
     assert!(g.lock().last_evaluation_ms() > 0);
+    assert!(m.active_alerts().is_empty());
     // A bad reload keeps the old groups.
     std::fs::write(
         &f,
