@@ -346,6 +346,7 @@ impl Group {
             let entry = &mut self.rules[i];
             entry.last_evaluation_ms = ts;
             entry.evaluation_duration = rstart.elapsed();
+            let ok = out.is_ok();
             match out {
                 Ok(series) => {
                     entry.health = RuleHealth::Ok;
@@ -361,6 +362,10 @@ impl Group {
                     entry.health = RuleHealth::Err;
                     entry.last_error = Some(e.to_string());
                 }
+            }
+            // As Prometheus, a failed evaluation sends nothing.
+            if !ok {
+                continue;
             }
             if let Rule::Alerting(a) = &mut self.rules[i].rule {
                 if let Some(n) = &self.opts.notifier {
