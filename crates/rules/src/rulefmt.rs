@@ -524,4 +524,13 @@ mod tests {
             .unwrap()
             .is_empty());
     }
+
+    #[test]
+    fn numeric_expr_and_labels_are_read_as_text() {
+        let g = parse_rules(
+            "groups:\n- name: g\n  rules:\n  - record: one\n    expr: 1\n    labels: {a: 2}\n",
+            Path::new("r.yml"),
+        );
+        assert!(g.is_ok(), "{g:?}");
+    }
 }
