@@ -56,7 +56,7 @@ impl RuleError {
     }
 }
 
-/// An error of rule evaluation or of the unit-test runner.
+/// An error of one rule's evaluation (shown as the rule's `lastError`).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The rule's query failed.
@@ -84,21 +84,6 @@ pub enum Error {
     /// The query returned something other than a vector or scalar.
     #[error("rule result is not a vector or scalar")]
     NotVector,
-    /// A file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A unit-test file is malformed.
-    #[error("{0}")]
-    TestFile(String),
-    /// Rule files failed to load.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-    Rules(Vec<RuleError>),
 }
 
 /// Result alias of this crate.
