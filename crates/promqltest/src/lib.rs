@@ -31,4 +31,5 @@ pub use runner::{
     parse_skip_list, test_engine, EvalOutcome, FileReport, Runner, SkipEntry, SkipList,
     StorageFactory,
 };
+pub use script::{parse_series_line, SeqValue, SeriesLine};
 pub use storage::{tsdb_storage, tsdb_test_options, TestStorage};

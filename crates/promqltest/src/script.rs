@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// One value position of a series line.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum SeqValue {
+pub enum SeqValue {
     /// No sample at this step.
     Omitted,
     /// A float (possibly the stale marker).
@@ -17,11 +17,11 @@ pub(crate) enum SeqValue {
 
 /// A series line: labels and expanded values.
 #[derive(Debug, Clone)]
-pub(crate) struct SeriesLine {
+pub struct SeriesLine {
     /// The labels.
-    pub(crate) labels: Labels,
+    pub labels: Labels,
     /// One entry per step.
-    pub(crate) values: Vec<SeqValue>,
+    pub values: Vec<SeqValue>,
 }
 
 /// What an eval expects besides series.
@@ -367,7 +367,7 @@ fn expand_item(tok: &str, out: &mut Vec<SeqValue>) -> Result<()> {
 }
 
 /// Parses a series line (`labels values...`).
-pub(crate) fn parse_series_line(line: &str) -> Result<SeriesLine> {
+pub fn parse_series_line(line: &str) -> Result<SeriesLine> {
     let (labels, rest) = parse_series_desc(line)?;
     let mut values = Vec::new();
     // Histogram literals contain spaces; join tokens between {{ and }}.
