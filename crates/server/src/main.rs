@@ -46,6 +46,10 @@ struct Flags {
     /// in-memory storage at start-up; needs --storage.in-memory.
     #[arg(long = "storage.load-openmetrics")]
     load_openmetrics: Option<PathBuf>,
+    /// The URL under which promlite is externally reachable (alert
+    /// generator URLs, $externalURL in templates).
+    #[arg(long = "web.external-url")]
+    external_url: Option<String>,
     /// Enable shutdown and reload via HTTP request.
     #[arg(long = "web.enable-lifecycle")]
     enable_lifecycle: bool,
@@ -84,10 +88,25 @@ enum Command {
         #[command(subcommand)]
         what: CheckWhat,
     },
+    /// Unit testing (as `promtool test`).
+    Test {
+        #[command(subcommand)]
+        what: TestWhat,
+    },
     /// Work with TSDB data (as `promtool tsdb`).
     Tsdb {
         #[command(subcommand)]
         what: TsdbWhat,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum TestWhat {
+    /// Unit tests for rules (promtool's format).
+    Rules {
+        /// The test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -118,6 +137,12 @@ enum CheckWhat {
     /// Check if the config files are valid or not.
     Config {
         /// The configuration files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check if the rule files are valid or not.
+    Rules {
+        /// The rule files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -253,6 +278,8 @@ fn options(flags: &Flags) -> anyhow::Result<ServerOptions> {
         reload_on_sighup: true,
         flags: flag_map(flags),
         load_openmetrics: flags.load_openmetrics.clone(),
+        rules: true,
+        external_url: flags.external_url.clone(),
     })
 }
 
@@ -264,6 +291,29 @@ async fn main() -> anyhow::Result<()> {
     }) = &flags.command
     {
         std::process::exit(check_config(files));
+    }
+    if let Some(Command::Check {
+        what: CheckWhat::Rules { files },
+    }) = &flags.command
+    {
+        let (code, out) = promlite_rules::check_rules(files);
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{out}");
+        }
+        std::process::exit(code);
+    }
+    if let Some(Command::Test {
+        what: TestWhat::Rules { files },
+    }) = &flags.command
+    {
+        let (code, out) =
+            promlite_rules::test_rules(files, &promlite_rules::TestRulesOptions::default());
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{out}");
+        }
+        std::process::exit(code);
     }
     if let Some(Command::Tsdb {
         what:

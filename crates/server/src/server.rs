@@ -90,6 +90,10 @@ pub struct ServerOptions {
     /// An OpenMetrics file (with timestamps) loaded into the in-memory
     /// storage at start-up (`--storage.load-openmetrics`).
     pub load_openmetrics: Option<PathBuf>,
+    /// Evaluate the configuration's rule files on their intervals.
+    pub rules: bool,
+    /// `--web.external-url` (default `http://<hostname>:<port>`).
+    pub external_url: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -113,6 +117,8 @@ impl Default for ServerOptions {
             reload_on_sighup: false,
             flags: BTreeMap::new(),
             load_openmetrics: None,
+            rules: true,
+            external_url: None,
         }
     }
 }
@@ -154,6 +160,10 @@ pub(crate) struct App {
     pub(crate) metrics: ServerMetrics,
     pub(crate) quit: CancellationToken,
     scrape_enabled: bool,
+    pub(crate) rules: Arc<promlite_rules::RuleManager>,
+    pub(crate) notifier: promlite_notifier::Notifier,
+    engine: Arc<Engine>,
+    external_url: String,
 }
 
 impl App {
@@ -182,6 +192,35 @@ impl App {
     pub(crate) fn reload(&self) -> Result<(), String> {
         let res = self.load().and_then(|loaded| {
             let jobs = settings::all_scrape_settings(&loaded.config)?;
+            Ok((loaded, jobs))
+        });
+        let res = res.and_then(|(loaded, jobs)| {
+            let cfg = &loaded.config;
+            let nopts = crate::rules_glue::notifier_options(cfg)?;
+            let ams = crate::rules_glue::alertmanager_sets(cfg)?;
+            // Rules load last: a bad rule file fails the reload and the
+            // previous rule set keeps running.
+            let mut gopts = promlite_rules::GroupOptions::new(
+                self.engine.clone(),
+                Arc::new(self.db.clone()),
+                Arc::new(self.db.clone()),
+            );
+            gopts.notifier = Some(Arc::new(crate::rules_glue::NotifierAdapter(
+                self.notifier.clone(),
+            )));
+            gopts.external_labels = cfg.global.external_labels.clone();
+            gopts.external_url = self.external_url.clone();
+            gopts.default_interval_ms = cfg.global.evaluation_interval.as_millis();
+            gopts.default_query_offset_ms = cfg.global.rule_query_offset.as_millis();
+            let previous = self.rules.options();
+            self.rules.set_options(gopts);
+            if let Err(errs) = self.rules.update(&cfg.rule_files) {
+                self.rules.set_options(previous);
+                let msg: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                return Err(format!("error loading rules: {}", msg.join("; ")));
+            }
+            self.notifier.set_options(nopts);
+            self.notifier.set_alertmanagers(ams);
             Ok((loaded, jobs))
         });
         let (loaded, jobs) = match res {
@@ -322,6 +361,27 @@ impl Server {
             Arc::new(db.clone()),
             offset_seed(&addr.to_string()),
         ));
+        let engine = Arc::new(Engine::new(EngineOpts {
+            lookback_delta: opts.query_lookback_delta,
+            max_samples: opts.query_max_samples,
+            timeout: opts.query_timeout,
+            ..EngineOpts::default()
+        }));
+        let external_url = opts.external_url.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "localhost".into());
+            format!("http://{host}:{}", addr.port())
+        });
+        let rules = Arc::new(promlite_rules::RuleManager::new(
+            promlite_rules::GroupOptions::new(
+                engine.clone(),
+                Arc::new(db.clone()),
+                Arc::new(db.clone()),
+            ),
+        ));
+        let notifier =
+            promlite_notifier::Notifier::start(promlite_notifier::NotifierOptions::default());
         let app = Arc::new(App {
             db: db.clone(),
             scrape: scrape.clone(),
@@ -332,6 +392,10 @@ impl Server {
             metrics: ServerMetrics::default(),
             quit: CancellationToken::new(),
             scrape_enabled: opts.scrape,
+            rules: rules.clone(),
+            notifier: notifier.clone(),
+            engine: engine.clone(),
+            external_url,
         });
         app.metrics
             .start_ts
@@ -339,6 +403,11 @@ impl Server {
         app.reload().map_err(StartError::Config)?;
         if opts.reload_on_sighup {
             tokio::spawn(reload_on_sighup(app.clone()));
+        }
+        let rules_stop = CancellationToken::new();
+        if opts.rules {
+            let (r, c) = (rules.clone(), rules_stop.clone());
+            tokio::spawn(async move { r.run(c).await });
         }
         let compactor = opts.compaction.then(|| {
             let db = db.clone();
@@ -355,12 +424,6 @@ impl Server {
             })
         });
 
-        let engine = Arc::new(Engine::new(EngineOpts {
-            lookback_delta: opts.query_lookback_delta,
-            max_samples: opts.query_max_samples,
-            timeout: opts.query_timeout,
-            ..EngineOpts::default()
-        }));
         let external_labels = {
             let cfg = app.config.lock();
             cfg.as_ref()
@@ -383,6 +446,10 @@ impl Server {
             })
             .with_targets(Arc::new(providers::Targets {
                 scrape: scrape.clone(),
+            }))
+            .with_rules(Arc::new(crate::rules_glue::Rules {
+                manager: rules.clone(),
+                notifier: notifier.clone(),
             }))
             .with_status(Arc::new(providers::Status {
                 app: app.clone(),
@@ -433,6 +500,8 @@ impl Server {
                     }
                 }
                 info!("shutting down");
+                rules_stop.cancel();
+                app.notifier.stop();
                 if let Some(d) = app.discovery.lock().take() {
                     d.stop();
                 }
@@ -477,6 +546,13 @@ impl Server {
     /// The PromQL engine the API uses.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The rule manager: its groups can be stepped on a virtual clock with
+    /// `group.lock().eval(ts)` (start the server with `rules: false` so that
+    /// no real-time loop evaluates them too).
+    pub fn rules(&self) -> &promlite_rules::RuleManager {
+        &self.app.rules
     }
 
     /// Reloads the configuration as SIGHUP would.

@@ -1,6 +1,7 @@
 //! The library API only: start in-process servers, append, query over
 //! HTTP and through the engine, run two side by side, shut down.
 
+mod alertmanager;
 mod fixtures;
 
 use std::time::Duration;

@@ -1,0 +1,210 @@
+//! Glue between the rule manager, the Alertmanager notifier, the
+//! configuration and the API.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use promlite_api::{
+    Alert as ApiAlert, AlertingRule as ApiAlertingRule, RecordingRule as ApiRecordingRule,
+    Rule as ApiRule, RuleGroup, RulesProvider,
+};
+use promlite_config::{AlertmanagerConfig, Config};
+use promlite_model::Labels;
+use promlite_notifier::{Alert as AmAlert, AlertmanagerSet, Notifier, NotifierOptions};
+use promlite_rules::{ActiveAlert, AlertState, Rule, RuleManager};
+
+use crate::settings::http_settings;
+
+fn time(ms: i64) -> Option<SystemTime> {
+    (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms as u64))
+}
+
+/// Hands alerts from rule evaluation to the Alertmanager notifier.
+pub(crate) struct NotifierAdapter(pub(crate) Notifier);
+
+impl promlite_rules::Notifier for NotifierAdapter {
+    fn send(&self, alerts: Vec<promlite_rules::Alert>) {
+        self.0.send(
+            alerts
+                .into_iter()
+                .map(|a| AmAlert {
+                    labels: a.labels,
+                    annotations: Labels::from_pairs(&a.annotations.iter().collect::<Vec<_>>()),
+                    starts_at: time(a.starts_at),
+                    ends_at: time(a.ends_at),
+                    generator_url: a.generator_url,
+                })
+                .collect(),
+        );
+    }
+}
+
+/// The notifier's settings from `global.external_labels` and `alerting`.
+pub(crate) fn notifier_options(cfg: &Config) -> Result<NotifierOptions, String> {
+    Ok(NotifierOptions {
+        external_labels: Labels::from_pairs(&cfg.global.external_labels.iter().collect::<Vec<_>>()),
+        alert_relabel_configs: promlite_config::to_model_configs(
+            &cfg.alerting.alert_relabel_configs,
+        )
+        .map_err(|e| format!("alert_relabel_configs: {e}"))?,
+        ..NotifierOptions::default()
+    })
+}
+
+/// The Alertmanagers of `alerting.alertmanagers` (static and file_sd
+/// targets, read at each reload).
+pub(crate) fn alertmanager_sets(cfg: &Config) -> Result<Vec<AlertmanagerSet>, String> {
+    cfg.alerting.alertmanagers.iter().map(am_set).collect()
+}
+
+fn am_set(am: &AlertmanagerConfig) -> Result<AlertmanagerSet, String> {
+    let mut targets: Vec<String> = am
+        .static_configs
+        .iter()
+        .flat_map(|s| s.targets.iter().cloned())
+        .collect();
+    for f in &am.file_sd_configs {
+        let groups = promlite_config::read_file_sd(&f.files).map_err(|e| e.to_string())?;
+        targets.extend(groups.into_iter().flat_map(|g| g.targets));
+    }
+    let http = http_settings(&am.http_client_config)?;
+    let mut ss = promlite_scrape::ScrapeSettings::new("alertmanager");
+    ss.http = http.clone();
+    let client = promlite_scrape::build_client(&ss)?;
+    let prefix = am.path_prefix.trim_end_matches('/');
+    Ok(AlertmanagerSet {
+        urls: targets
+            .iter()
+            .map(|t| format!("{}://{t}{prefix}", am.scheme))
+            .collect(),
+        timeout: am.timeout.to_std(),
+        basic_auth: http.basic_auth,
+        authorization: http.authorization,
+        alert_relabel_configs: promlite_config::to_model_configs(&am.alert_relabel_configs)
+            .map_err(|e| format!("alert_relabel_configs: {e}"))?,
+        client: Some(client),
+    })
+}
+
+fn to_map(l: &Labels) -> BTreeMap<String, String> {
+    l.iter()
+        .map(|l| (l.name.to_string(), l.value.to_string()))
+        .collect()
+}
+
+/// Go's `strconv.FormatFloat(v, 'e', -1, 64)` (`1e+00`), as the API shows alert values.
+fn go_e(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let s = format!("{v:e}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', e),
+            };
+            format!("{m}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+fn api_alert(a: &ActiveAlert) -> ApiAlert {
+    ApiAlert {
+        labels: to_map(&a.labels),
+        annotations: a.annotations.clone(),
+        state: a.state.as_str().to_string(),
+        active_at: time(a.active_at),
+        value: go_e(a.value),
+    }
+}
+
+/// `/api/v1/rules`, `/api/v1/alerts` and `/api/v1/alertmanagers`.
+pub(crate) struct Rules {
+    pub(crate) manager: Arc<RuleManager>,
+    pub(crate) notifier: Notifier,
+}
+
+impl RulesProvider for Rules {
+    fn rule_groups(&self) -> Vec<RuleGroup> {
+        self.manager
+            .groups()
+            .iter()
+            .map(|g| {
+                let g = g.lock();
+                RuleGroup {
+                    name: g.name().to_string(),
+                    file: g.file().display().to_string(),
+                    interval: g.interval_ms() as f64 / 1000.0,
+                    limit: g.limit() as i64,
+                    evaluation_time: g.evaluation_duration().as_secs_f64(),
+                    last_evaluation: time(g.last_evaluation_ms()),
+                    rules: g
+                        .rules()
+                        .iter()
+                        .map(|e| match &e.rule {
+                            Rule::Alerting(r) => ApiRule::Alerting(ApiAlertingRule {
+                                state: r.state().as_str().to_string(),
+                                name: r.name().to_string(),
+                                query: r.expr().to_string(),
+                                duration: r.hold_duration_ms() as f64 / 1000.0,
+                                keep_firing_for: r.keep_firing_for_ms() as f64 / 1000.0,
+                                labels: r.labels().clone(),
+                                annotations: r.annotations().clone(),
+                                alerts: r.active_alerts().iter().map(api_alert).collect(),
+                                health: e.health.as_str().to_string(),
+                                last_error: e.last_error.clone().unwrap_or_default(),
+                                evaluation_time: e.evaluation_duration.as_secs_f64(),
+                                last_evaluation: time(e.last_evaluation_ms),
+                                rule_type: "alerting",
+                            }),
+                            Rule::Recording(r) => ApiRule::Recording(ApiRecordingRule {
+                                name: r.name.clone(),
+                                query: r.expr.clone(),
+                                labels: r.labels.clone(),
+                                health: e.health.as_str().to_string(),
+                                last_error: e.last_error.clone().unwrap_or_default(),
+                                evaluation_time: e.evaluation_duration.as_secs_f64(),
+                                last_evaluation: time(e.last_evaluation_ms),
+                                rule_type: "recording",
+                            }),
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    fn alerts(&self) -> Vec<ApiAlert> {
+        self.manager
+            .active_alerts()
+            .iter()
+            .filter(|a| a.state != AlertState::Inactive)
+            .map(api_alert)
+            .collect()
+    }
+
+    fn alertmanagers(&self) -> (Vec<String>, Vec<String>) {
+        (self.notifier.alertmanager_urls(), Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_format_like_go_percent_e() {
+        assert_eq!(super::go_e(1.0), "1e+00");
+        assert_eq!(super::go_e(1234.5), "1.2345e+03");
+        assert_eq!(super::go_e(0.001), "1e-03");
+        assert_eq!(super::go_e(-2.5e-300), "-2.5e-300");
+    }
+}
