@@ -3,3 +3,4 @@
 
 mod perf;
 mod promtool;
+mod restart;
