@@ -97,7 +97,12 @@ fn process_stats() -> Option<(f64, f64)> {
 }
 
 /// Renders every metric in the text exposition format 0.0.4.
-pub(crate) fn render(db: &Db, scrape: &ScrapeManager, m: &ServerMetrics) -> String {
+pub(crate) fn render(
+    db: &Db,
+    scrape: &ScrapeManager,
+    notifier: &promlite_notifier::Notifier,
+    m: &ServerMetrics,
+) -> String {
     let mut o = Out(String::with_capacity(8192));
     let h = db.head();
     let hm = h.metrics();
@@ -276,6 +281,48 @@ pub(crate) fn render(db: &Db, scrape: &ScrapeManager, m: &ServerMetrics) -> Stri
             &format!("interval=\"{iv}\""),
             st.count as f64,
         );
+    }
+    let nm = notifier.metrics();
+    let nmetrics: [(&str, &str, &str, f64); 6] = [
+        (
+            "prometheus_notifications_queue_capacity",
+            "gauge",
+            "The capacity of the alert notifications queue.",
+            10_000.0,
+        ),
+        (
+            "prometheus_notifications_queue_length",
+            "gauge",
+            "The number of alert notifications in the queue.",
+            ld(&nm.queue_length),
+        ),
+        (
+            "prometheus_notifications_dropped_total",
+            "counter",
+            "Total number of alerts dropped due to errors when sending to Alertmanager.",
+            ld(&nm.dropped),
+        ),
+        (
+            "prometheus_notifications_alertmanagers_discovered",
+            "gauge",
+            "The number of alertmanagers discovered and active.",
+            ld(&nm.alertmanagers_discovered),
+        ),
+        (
+            "prometheus_notifications_sent_total",
+            "counter",
+            "Total number of alerts sent.",
+            ld(&nm.sent),
+        ),
+        (
+            "prometheus_notifications_errors_total",
+            "counter",
+            "Total number of sent alerts affected by errors.",
+            ld(&nm.errors),
+        ),
+    ];
+    for (name, kind, help, v) in nmetrics {
+        o.one(name, kind, help, v);
     }
     o.family(
         "prometheus_http_requests_total",
