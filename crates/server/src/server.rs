@@ -555,6 +555,63 @@ impl Server {
         &self.app.rules
     }
 
+    /// Appends a series written in promqltest/promtool notation, e.g.
+    /// `http_requests_total{job="a"} 0+10x100` or `up 1 1 _ 0 stale`: the
+    /// k-th value gets timestamp `start_ms + k * step_ms`. Returns the
+    /// number of samples appended.
+    pub fn append_series(&self, line: &str, start_ms: i64, step_ms: i64) -> Result<usize, String> {
+        use promlite_promqltest::SeqValue;
+        use promlite_storage::Appendable;
+        let s = promlite_promqltest::parse_series_line(line).map_err(|e| e.to_string())?;
+        let mut app = self.app.db.appender();
+        let mut r = None;
+        let mut n = 0;
+        for (k, v) in s.values.iter().enumerate() {
+            match v {
+                SeqValue::Omitted => {}
+                SeqValue::Float(v) => {
+                    let t = start_ms + k as i64 * step_ms;
+                    r = Some(app.append(r, &s.labels, t, *v).map_err(|e| e.to_string())?);
+                    n += 1;
+                }
+                SeqValue::Histogram => {
+                    return Err("native histogram samples are not supported".into());
+                }
+            }
+        }
+        app.commit().map_err(|e| e.to_string())?;
+        Ok(n)
+    }
+
+    /// Evaluates every rule group once at `ts_ms` (a virtual clock), in
+    /// file order. Start the server with `rules: false` so that no
+    /// real-time loop evaluates them as well.
+    pub fn eval_rules(&self, ts_ms: i64) {
+        for g in self.app.rules.groups() {
+            g.lock().eval(ts_ms);
+        }
+    }
+
+    /// Evaluates the rule groups at every `step_ms` from `from_ms` to
+    /// `to_ms` inclusive.
+    pub fn step_rules(&self, from_ms: i64, to_ms: i64, step_ms: i64) {
+        let mut t = from_ms;
+        while t <= to_ms {
+            self.eval_rules(t);
+            t += step_ms.max(1);
+        }
+    }
+
+    /// Active alerts (pending or firing) of every alerting rule.
+    pub fn alerts(&self) -> Vec<promlite_rules::ActiveAlert> {
+        self.app
+            .rules
+            .active_alerts()
+            .into_iter()
+            .filter(|a| a.state != promlite_rules::AlertState::Inactive)
+            .collect()
+    }
+
     /// Reloads the configuration as SIGHUP would.
     pub fn reload(&self) -> Result<(), String> {
         self.app.reload()
