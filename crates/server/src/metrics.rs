@@ -108,138 +108,48 @@ pub(crate) fn render(
     let hm = h.metrics();
     let dm = db.metrics();
     let ld = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-    o.one("prometheus_build_info", "gauge", "A metric with a constant '1' value labeled by version, revision, branch, goversion from which prometheus was built, and the goos and goarch for the build.", 1.0);
-    o.one(
-        "prometheus_config_last_reload_successful",
-        "gauge",
-        "Whether the last configuration reload attempt was successful.",
-        ld(&m.reload_success),
-    );
-    o.one(
-        "prometheus_config_last_reload_success_timestamp_seconds",
-        "gauge",
-        "Timestamp of the last successful configuration reload.",
-        m.reload_success_ts.load(Ordering::Relaxed) as f64,
-    );
-    o.one("prometheus_ready", "gauge", "Whether Prometheus startup was fully completed and the server is ready for normal operation.", 1.0);
-    o.one(
-        "process_start_time_seconds",
-        "gauge",
-        "Start time of the process since unix epoch in seconds.",
-        m.start_ts.load(Ordering::Relaxed) as f64,
-    );
+    let mut simple: Vec<(&str, &str, &str, f64)> = vec![
+        ("prometheus_build_info", "gauge", "A metric with a constant '1' value labeled by version, revision, branch, goversion from which prometheus was built, and the goos and goarch for the build.", 1.0),
+        ("prometheus_config_last_reload_successful", "gauge", "Whether the last configuration reload attempt was successful.", ld(&m.reload_success)),
+        ("prometheus_config_last_reload_success_timestamp_seconds", "gauge", "Timestamp of the last successful configuration reload.", m.reload_success_ts.load(Ordering::Relaxed) as f64),
+        ("prometheus_ready", "gauge", "Whether Prometheus startup was fully completed and the server is ready for normal operation.", 1.0),
+        ("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", m.start_ts.load(Ordering::Relaxed) as f64),
+        ("prometheus_tsdb_head_series", "gauge", "Total number of series in the head block.", h.num_series() as f64),
+        ("prometheus_tsdb_head_samples_appended_total", "counter", "Total number of appended samples.", ld(&hm.samples_appended)),
+        ("prometheus_tsdb_head_series_created_total", "counter", "Total number of series created in the head", ld(&hm.series_created)),
+        ("prometheus_tsdb_head_series_removed_total", "counter", "Total number of series removed in the head", ld(&hm.series_removed)),
+        ("prometheus_tsdb_head_truncations_total", "counter", "Total number of head truncations attempted.", ld(&hm.truncations)),
+        ("prometheus_tsdb_head_min_time", "gauge", "Minimum time bound of the head block.", h.min_time().unwrap_or(0) as f64),
+        ("prometheus_tsdb_head_max_time", "gauge", "Maximum timestamp of the head block.", h.max_time().unwrap_or(0) as f64),
+        ("prometheus_tsdb_out_of_order_samples_total", "counter", "Total number of out of order samples ingestion failed attempts.", ld(&hm.out_of_order_samples)),
+        ("prometheus_tsdb_out_of_bound_samples_total", "counter", "Total number of out of bound samples ingestion failed attempts.", ld(&hm.out_of_bound_samples)),
+        ("prometheus_tsdb_wal_writes_failed_total", "counter", "Total number of write log writes that failed.", ld(&hm.wal_write_failures)),
+        ("prometheus_tsdb_blocks_loaded", "gauge", "Number of currently loaded data blocks", db.blocks().len() as f64),
+        ("prometheus_tsdb_compactions_total", "counter", "Total number of compactions that were executed for the partition.", ld(&dm.compactions)),
+        ("prometheus_tsdb_compactions_failed_total", "counter", "Total number of compactions that failed for the partition.", ld(&dm.compactions_failed)),
+        ("prometheus_tsdb_reloads_total", "counter", "Number of times the database reloaded block data from disk.", ld(&dm.reloads)),
+        ("prometheus_tsdb_time_retentions_total", "counter", "The number of times that blocks were deleted because the maximum time limit was exceeded.", ld(&dm.time_retentions)),
+        ("prometheus_tsdb_size_retentions_total", "counter", "The number of times that blocks were deleted because the maximum number of bytes was exceeded.", ld(&dm.size_retentions)),
+        ("prometheus_tsdb_storage_blocks_bytes", "gauge", "The number of bytes that are currently used for local storage by all blocks.", db.blocks_size() as f64),
+        ("prometheus_tsdb_lowest_timestamp", "gauge", "Lowest timestamp value stored in the database. The unit is decided by the library consumer.", db.min_time().unwrap_or(0) as f64),
+    ];
     if let Some((cpu, rss)) = process_stats() {
-        o.one(
+        simple.push((
             "process_cpu_seconds_total",
             "counter",
             "Total user and system CPU time spent in seconds.",
             cpu,
-        );
-        o.one(
+        ));
+        simple.push((
             "process_resident_memory_bytes",
             "gauge",
             "Resident memory size in bytes.",
             rss,
-        );
+        ));
     }
-    o.one(
-        "prometheus_tsdb_head_series",
-        "gauge",
-        "Total number of series in the head block.",
-        h.num_series() as f64,
-    );
-    o.one(
-        "prometheus_tsdb_head_samples_appended_total",
-        "counter",
-        "Total number of appended samples.",
-        ld(&hm.samples_appended),
-    );
-    o.one(
-        "prometheus_tsdb_head_series_created_total",
-        "counter",
-        "Total number of series created in the head",
-        ld(&hm.series_created),
-    );
-    o.one(
-        "prometheus_tsdb_head_series_removed_total",
-        "counter",
-        "Total number of series removed in the head",
-        ld(&hm.series_removed),
-    );
-    o.one(
-        "prometheus_tsdb_head_truncations_total",
-        "counter",
-        "Total number of head truncations attempted.",
-        ld(&hm.truncations),
-    );
-    o.one(
-        "prometheus_tsdb_head_min_time",
-        "gauge",
-        "Minimum time bound of the head block.",
-        h.min_time().unwrap_or(0) as f64,
-    );
-    o.one(
-        "prometheus_tsdb_head_max_time",
-        "gauge",
-        "Maximum timestamp of the head block.",
-        h.max_time().unwrap_or(0) as f64,
-    );
-    o.one(
-        "prometheus_tsdb_out_of_order_samples_total",
-        "counter",
-        "Total number of out of order samples ingestion failed attempts.",
-        ld(&hm.out_of_order_samples),
-    );
-    o.one(
-        "prometheus_tsdb_out_of_bound_samples_total",
-        "counter",
-        "Total number of out of bound samples ingestion failed attempts.",
-        ld(&hm.out_of_bound_samples),
-    );
-    o.one(
-        "prometheus_tsdb_wal_writes_failed_total",
-        "counter",
-        "Total number of write log writes that failed.",
-        ld(&hm.wal_write_failures),
-    );
-    o.one(
-        "prometheus_tsdb_blocks_loaded",
-        "gauge",
-        "Number of currently loaded data blocks",
-        db.blocks().len() as f64,
-    );
-    o.one(
-        "prometheus_tsdb_compactions_total",
-        "counter",
-        "Total number of compactions that were executed for the partition.",
-        ld(&dm.compactions),
-    );
-    o.one(
-        "prometheus_tsdb_compactions_failed_total",
-        "counter",
-        "Total number of compactions that failed for the partition.",
-        ld(&dm.compactions_failed),
-    );
-    o.one(
-        "prometheus_tsdb_reloads_total",
-        "counter",
-        "Number of times the database reloaded block data from disk.",
-        ld(&dm.reloads),
-    );
-    o.one(
-        "prometheus_tsdb_time_retentions_total",
-        "counter",
-        "The number of times that blocks were deleted because the maximum time limit was exceeded.",
-        ld(&dm.time_retentions),
-    );
-    o.one("prometheus_tsdb_size_retentions_total", "counter", "The number of times that blocks were deleted because the maximum number of bytes was exceeded.", ld(&dm.size_retentions));
-    o.one(
-        "prometheus_tsdb_storage_blocks_bytes",
-        "gauge",
-        "The number of bytes that are currently used for local storage by all blocks.",
-        db.blocks_size() as f64,
-    );
-    o.one("prometheus_tsdb_lowest_timestamp", "gauge", "Lowest timestamp value stored in the database. The unit is decided by the library consumer.", db.min_time().unwrap_or(0) as f64);
+    for (name, kind, help, v) in simple {
+        o.one(name, kind, help, v);
+    }
     let targets = scrape.active_targets();
     o.family(
         "prometheus_target_scrape_pool_targets",
