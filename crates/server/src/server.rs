@@ -314,6 +314,41 @@ impl Server {
             addr: opts.listen_address,
             source,
         })?;
+        // Serve at once: until storage is open and the WAL replayed,
+        // `/-/healthy` is 200 and everything else 503, as in Prometheus.
+        let web = match &opts.web_config_file {
+            Some(p) => web_config::WebConfig::load(p).map_err(StartError::WebConfig)?,
+            None => web_config::WebConfig::default(),
+        };
+        let tls = web.tls().map_err(StartError::WebConfig)?;
+        let slot: Arc<parking_lot::RwLock<Option<Router>>> = Arc::default();
+        let front = protect(front_router(slot.clone()), &web)?;
+        let stop = CancellationToken::new();
+        let quit = CancellationToken::new();
+        let serving = {
+            let (stop, quit) = (stop.clone(), quit.clone());
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    tokio::select! {
+                        _ = stop.cancelled() => {},
+                        _ = quit.cancelled() => {},
+                    }
+                };
+                match tls {
+                    Some(tls) => web_config::serve_tls(listener, tls, front, shutdown).await,
+                    None => {
+                        if let Err(e) = axum::serve(listener, front)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                        {
+                            error!(error = %e, "HTTP server failed");
+                        }
+                    }
+                }
+            })
+        };
+        // Stops serving if start-up fails below.
+        let guard = stop.clone().drop_guard();
         let mut db_opts = DbOptions {
             retention_time: opts.retention_time,
             retention_size: opts.retention_size,
@@ -390,7 +425,7 @@ impl Server {
             config: Mutex::new(None),
             discovery: Mutex::new(None),
             metrics: ServerMetrics::default(),
-            quit: CancellationToken::new(),
+            quit: quit.clone(),
             scrape_enabled: opts.scrape,
             rules: rules.clone(),
             notifier: notifier.clone(),
@@ -466,39 +501,12 @@ impl Server {
             .build();
         // The WAL was replayed before we got here.
         api.set_ready(true);
-        let web = match &opts.web_config_file {
-            Some(p) => web_config::WebConfig::load(p).map_err(StartError::WebConfig)?,
-            None => web_config::WebConfig::default(),
-        };
-        let tls = web.tls().map_err(StartError::WebConfig)?;
-        let router = build_router(api, app.clone(), &web)?;
-        let stop = CancellationToken::new();
-        info!(address = %addr, tls = tls.is_some(), "server is ready to receive web requests");
+        *slot.write() = Some(build_router(api, app.clone()));
+        info!(address = %addr, "server is ready to receive web requests");
         let task = {
-            let stop = stop.clone();
             let app = app.clone();
             tokio::spawn(async move {
-                let shutdown = {
-                    let stop = stop.clone();
-                    let quit = app.quit.clone();
-                    async move {
-                        tokio::select! {
-                            _ = stop.cancelled() => {},
-                            _ = quit.cancelled() => {},
-                        }
-                    }
-                };
-                match tls {
-                    Some(tls) => web_config::serve_tls(listener, tls, router, shutdown).await,
-                    None => {
-                        if let Err(e) = axum::serve(listener, router)
-                            .with_graceful_shutdown(shutdown)
-                            .await
-                        {
-                            error!(error = %e, "HTTP server failed");
-                        }
-                    }
-                }
+                let _ = serving.await;
                 info!("shutting down");
                 rules_stop.cancel();
                 app.notifier.stop();
@@ -517,6 +525,7 @@ impl Server {
                 }
             })
         };
+        guard.disarm();
         Ok(Server {
             app,
             addr,
@@ -637,16 +646,45 @@ impl Drop for Server {
     }
 }
 
-fn build_router(
-    api: ApiState,
-    app: Arc<App>,
-    web: &web_config::WebConfig,
-) -> Result<Router, StartError> {
-    let mut router = promlite_api::router(api).merge(
+/// The router served from the start: the full router once it is in
+/// `slot`, before that `/-/healthy` and 503 for everything else.
+fn front_router(slot: Arc<parking_lot::RwLock<Option<Router>>>) -> Router {
+    use tower::ServiceExt;
+    Router::new().fallback(move |req: axum::extract::Request| {
+        let full = slot.read().clone();
+        async move {
+            match full {
+                Some(r) => match r.oneshot(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                },
+                None if req.uri().path() == "/-/healthy" => {
+                    "Prometheus Server is Healthy.\n".into_response()
+                }
+                None => (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                )
+                    .into_response(),
+            }
+        }
+    })
+}
+
+/// The API, `/metrics` and request counting.
+fn build_router(api: ApiState, app: Arc<App>) -> Router {
+    let router = promlite_api::router(api).merge(
         Router::new()
             .route("/metrics", get(metrics_handler))
             .with_state(app.clone()),
     );
+    router.route_layer(axum::middleware::from_fn(move |req, next| {
+        metrics::count_requests(app.clone(), req, next)
+    }))
+}
+
+/// Response headers and basic authentication of `--web.config.file`.
+fn protect(mut router: Router, web: &web_config::WebConfig) -> Result<Router, StartError> {
     for (k, v) in web.headers() {
         let (Ok(name), Ok(value)) = (
             axum::http::HeaderName::try_from(k.as_str()),
@@ -663,12 +701,6 @@ fn build_router(
                 }
             },
         ));
-    }
-    {
-        let app = app.clone();
-        router = router.route_layer(axum::middleware::from_fn(move |req, next| {
-            metrics::count_requests(app.clone(), req, next)
-        }));
     }
     if let Some(auth) = web_config::BasicAuth::new(web.basic_auth_users.clone()) {
         router = router.layer(axum::middleware::from_fn(move |req, next| {
