@@ -171,6 +171,8 @@ impl ConfigSource {
 /// The running server's shared state.
 struct App {
     db: Db,
+    /// The engine whose default subquery step follows `evaluation_interval`.
+    engine: Arc<Engine>,
     scrape: Arc<ScrapeManager>,
     source: ConfigSource,
     config: Mutex<Option<Arc<LoadedConfig>>>,
@@ -199,6 +201,8 @@ impl App {
             warn!("{w}");
         }
         self.scrape.apply_config(jobs);
+        self.engine
+            .set_default_subquery_step(loaded.config.global.evaluation_interval.to_std());
         let disc = Discovery::start(&loaded.config, self.scrape.clone());
         if let Some(old) = self.discovery.lock().replace(disc) {
             old.stop();
@@ -353,8 +357,17 @@ async fn main() -> anyhow::Result<()> {
     .await??;
     let seed = xxhash_seed(&flags.listen_address.to_string());
     let scrape = Arc::new(ScrapeManager::new(Arc::new(db.clone()), seed));
+    let lookback = duration_flag("query.lookback-delta", &flags.query_lookback_delta)?;
+    let query_timeout = duration_flag("query.timeout", &flags.query_timeout)?;
+    let engine = Arc::new(Engine::new(EngineOpts {
+        lookback_delta: lookback,
+        max_samples: flags.query_max_samples,
+        timeout: query_timeout,
+        ..EngineOpts::default()
+    }));
     let app = Arc::new(App {
         db: db.clone(),
+        engine: engine.clone(),
         scrape: scrape.clone(),
         source,
         config: Mutex::new(None),
@@ -385,14 +398,6 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let lookback = duration_flag("query.lookback-delta", &flags.query_lookback_delta)?;
-    let query_timeout = duration_flag("query.timeout", &flags.query_timeout)?;
-    let engine = Arc::new(Engine::new(EngineOpts {
-        lookback_delta: lookback,
-        max_samples: flags.query_max_samples,
-        timeout: query_timeout,
-        ..EngineOpts::default()
-    }));
     let external_labels = {
         let cfg = app.config.lock();
         cfg.as_ref()

@@ -1,8 +1,8 @@
 //! The dataset both servers receive: a deterministic hour of samples at a
 //! 15s interval, pushed through remote write 1.0.
 
-use prost::Message;
 use promlite_api::prompb::{Label, Sample, TimeSeries, WriteRequest};
+use prost::Message;
 
 /// The scrape interval of the dataset, in milliseconds.
 pub(crate) const STEP_MS: i64 = 15_000;
@@ -86,7 +86,12 @@ pub(crate) fn dataset(base_ms: i64) -> Vec<Series> {
                 seed += 1;
                 let mut s = series(
                     "node_cpu_seconds_total",
-                    &[("job", "node"), ("instance", &inst), ("cpu", cpu), ("mode", mode)],
+                    &[
+                        ("job", "node"),
+                        ("instance", &inst),
+                        ("cpu", cpu),
+                        ("mode", mode),
+                    ],
                 );
                 let mut v = 1000.0 * n as f64;
                 for i in 0..POINTS {
@@ -155,9 +160,18 @@ pub(crate) fn dataset(base_ms: i64) -> Vec<Series> {
 
     // Up, for every target.
     for (job, insts) in [
-        ("api", &["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"][..]),
-        ("web", &["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"][..]),
-        ("node", &["node1:9100", "node2:9100", "node3:9100", "node4:9100"][..]),
+        (
+            "api",
+            &["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"][..],
+        ),
+        (
+            "web",
+            &["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"][..],
+        ),
+        (
+            "node",
+            &["node1:9100", "node2:9100", "node3:9100", "node4:9100"][..],
+        ),
     ] {
         for inst in insts {
             seed += 1;
@@ -173,7 +187,10 @@ pub(crate) fn dataset(base_ms: i64) -> Vec<Series> {
     // Gauges with unicode, quotes and backslashes in label values.
     for loc in ["Zürich", "東京", "say \"hi\"", "back\\slash", "plain"] {
         seed += 1;
-        let mut s = series("temperature_celsius", &[("job", "weather"), ("location", loc)]);
+        let mut s = series(
+            "temperature_celsius",
+            &[("job", "weather"), ("location", loc)],
+        );
         for i in 0..POINTS {
             let v = -5.0 + (noise(seed, i) % 400) as f64 / 10.0;
             s.samples.push((ts(i), v));

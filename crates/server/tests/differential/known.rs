@@ -1,8 +1,133 @@
-//! Differences between Prometheus 2.42 (Debian) and promlite that are not
-//! promlite bugs, each with its reason.
+//! Differences between Debian's Prometheus 2.42 and promlite that are not
+//! promlite bugs, each with its reason. promlite follows Prometheus 3.x;
+//! every entry must still differ (a stale entry fails the test).
+
+const LEFT_OPEN: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.0 made range selectors left-open, \
+     (t-r, t] instead of [t-r, t]; here a sample sits exactly at t-r (2.42 counts it, 3.x does not)";
+const LEFT_OPEN_SUBQUERY: &str =
+    "Prometheus 2.42 (Debian) vs 3.x: 3.0 made range selectors left-open; \
+     the subquery's steps are multiples of its step in absolute time, so inner range windows \
+     start exactly on sample timestamps (2.42 counts that sample, 3.x does not)";
+const UTF8_NAMES: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.0 validates label names as UTF-8 \
+     (model.UTF8Validation), so this name is valid in 3.x and an error in 2.42";
+const PARSE_TEXT: &str = "parse error text: promlite uses promql-parser, whose messages (and \
+     positions other than at the end of input) differ from Go's parser; status code and \
+     errorType match";
+const RANGE_PARAM: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.x wraps NewRangeQuery errors with \
+     invalidParamError(err, \"query\"), adding the 'invalid parameter \"query\": ' prefix";
+const LIMIT: &str = "Prometheus 2.42 (Debian) vs 3.x: the limit parameter of series/labels/label \
+     values arrived in 2.51 (2.42 ignores it), and 3.x warns 'results truncated due to limit'";
 
 /// (case label, reason).
-pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    // PromQL semantics.
+    ("query t=+1800s: count_over_time(up{job=\"api\"}[1m])", LEFT_OPEN),
+    ("query t=+1800s: rate(http_requests_total{job=\"web\", code=\"200\"}[1m])", LEFT_OPEN),
+    ("query t=+1800s: up{job=\"web\"}[1m]", LEFT_OPEN),
+    (
+        "query_range [+7s,+3607s] step=37: quantile_over_time(0.5, temperature_celsius[3m])",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.0 made range selectors left-open; with step 37s \
+         three steps (14, 29, 44) have a sample exactly at t-3m",
+    ),
+    (
+        "query t=+1807s: max_over_time(rate(http_requests_total{job=\"api\"}[1m])[10m:1m])",
+        LEFT_OPEN_SUBQUERY,
+    ),
+    (
+        "query_range [+7s,+3607s] step=60: max_over_time(rate(http_requests_total{job=\"web\", code=\"500\"}[1m])[5m:30s])",
+        LEFT_OPEN_SUBQUERY,
+    ),
+    (
+        "query t=+1807s: weird_labels{v=~\"a.b\"}",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.0 made '.' in regex matchers match newlines \
+         (the label value is \"a\\nb\")",
+    ),
+    (
+        "query t=+1807s: holt_winters(node_memory_free_bytes[10m], 0.5, 0.5)",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.0 renamed holt_winters to \
+         double_exponential_smoothing; holt_winters is an unknown function in 3.x",
+    ),
+    (
+        "query t=+1807s: double_exponential_smoothing(node_memory_free_bytes[10m], 0.5, 0.5)",
+        "Prometheus 2.42 (Debian) vs 3.x: double_exponential_smoothing is 3.0's name for \
+         holt_winters (unknown in 2.42); promlite returns the same values 2.42's holt_winters does",
+    ),
+    ("query t=+1807s: label_replace(up, \"1bad\", \"x\", \"job\", \".*\")", UTF8_NAMES),
+    ("query t=+1807s: count_values(\"bad-name\", up)", UTF8_NAMES),
+    (
+        "query t=+1807s: rate(temperature_celsius[5m])",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x adds the info annotation 'metric might not be a \
+         counter, name does not end in _total/_sum/_count/_bucket' (2.42 has no infos)",
+    ),
+    (
+        "query t=+1807s: sum by (job) (rate(http_requests_total[5m])) / on(job) http_requests_total",
+        "the error names the first two right-hand series found in the same match group; which \
+         two depends on the selector's series order, which Prometheus does not specify (2.42's \
+         merge querier yields them sorted by labels, promlite in insertion order); status, \
+         errorType and the rest of the message match",
+    ),
+    // Parse error texts.
+    ("query t=+1807s: foo bar", PARSE_TEXT),
+    ("query t=+1807s: rate(up)", PARSE_TEXT),
+    ("query t=+1807s: topk(\"a\", up)", PARSE_TEXT),
+    ("query t=+1807s: histogram_quantile(0.5, 1)", PARSE_TEXT),
+    ("query t=+1807s: up[5m:1m:1m]", PARSE_TEXT),
+    // API.
+    (
+        "query time=bogus: up",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x lowercased 'Invalid time value for' in \
+         parseTimeParam's error",
+    ),
+    ("query_range [+7s,+3607s] step=60: up[5m]", RANGE_PARAM),
+    ("query_range [+7s,+3607s] step=60: \"str\"", RANGE_PARAM),
+    ("series match[]={job=\"queue\"} limit=5", LIMIT),
+    ("labels limit=3", LIMIT),
+    ("label/shard/values limit=4", LIMIT),
+    ("label/1bad/values", UTF8_NAMES),
+    (
+        "parse_query",
+        "Prometheus 2.42 (Debian) vs 3.x: /api/v1/parse_query is new in 3.x (404 in 2.42)",
+    ),
+    (
+        "targets",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x adds data.droppedTargetCounts",
+    ),
+    (
+        "targets state=active",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x adds data.droppedTargetCounts",
+    ),
+    (
+        "status/flags",
+        "flags differ by implementation and version: promlite has Prometheus' query/storage/web \
+         flags it implements plus storage.in-memory; 2.42 lists agent, alertmanager, remote-read \
+         and other flags promlite does not have",
+    ),
+    (
+        "status/runtimeinfo",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x adds hostname, serverTime and GOMEMLIMIT",
+    ),
+    (
+        "status/tsdb memoryInBytesByLabelName",
+        "Prometheus 2.42 (Debian) vs 3.x: later versions count each label value's length once \
+         per series (size += len(value) * seriesCnt); 2.42 counts it once",
+    ),
+];
 
-/// Cases whose float results match only within the relative tolerance.
-pub(crate) const TOLERANCE_NEEDED: &[&str] = &[];
+/// Cases whose float results match only within the relative tolerance of
+/// 1e-9 (all other floats are bit-identical).
+pub(crate) const TOLERANCE_NEEDED: &[&str] = &[
+    // 3.x sums with Kahan compensation and computes avg as sum/count (falling
+    // back to an incremental mean only on overflow); 2.42 adds plainly and
+    // uses an incremental mean: last-digit differences.
+    "query t=+1807s: avg_over_time(queue_length{zone=\"a\"}[10m])",
+    "query t=+1807s: sum without (instance) (rate(http_requests_total[5m]))",
+    "query t=+1807s: avg by (zone) (queue_length)",
+    "query t=+1807s: stddev by (zone) (queue_length)",
+    "query t=+1807s: stdvar by (zone) (queue_length)",
+    "query t=+1807s: rate(http_requests_total[5m]) / ignoring(code) group_left sum without (code) (rate(http_requests_total[5m]))",
+    "query_range [+7s,+3607s] step=60: sum by (job) (rate(http_requests_total[5m]))",
+    // Go's math.Log/Log10 are not correctly rounded; Rust uses the platform
+    // libm: last-bit differences.
+    "query t=+1807s: ln(queue_length)",
+    "query t=+1807s: log10(node_memory_free_bytes)",
+];

@@ -114,9 +114,7 @@ fn send(client: &reqwest::blocking::Client, addr: &str, req: &Request) -> Respon
     } else {
         client.get(&url).query(&req.params)
     };
-    let resp = builder
-        .send()
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let resp = builder.send().unwrap_or_else(|e| panic!("{url}: {e}"));
     let code = resp.status().as_u16();
     let body = resp.text().unwrap_or_default();
     Response { code, body }
@@ -124,7 +122,10 @@ fn send(client: &reqwest::blocking::Client, addr: &str, req: &Request) -> Respon
 
 fn run_promtool(addr: &str, args: &[String]) -> (bool, String, String) {
     let mut full = vec!["query".to_string()];
-    full.extend(args.iter().map(|a| a.replace("{SERVER}", &format!("http://{addr}"))));
+    full.extend(
+        args.iter()
+            .map(|a| a.replace("{SERVER}", &format!("http://{addr}"))),
+    );
     let out = Command::new(PROMTOOL)
         .args(&full)
         .stdin(Stdio::null())
@@ -148,7 +149,9 @@ fn promlite_answers_as_prometheus_does() {
             !peers_required(),
             "{PROMETHEUS} is missing and PROMLITE_REQUIRE_PEERS=1"
         );
-        eprintln!("SKIP differential test: {PROMETHEUS} is not installed (apt-get install prometheus)");
+        eprintln!(
+            "SKIP differential test: {PROMETHEUS} is not installed (apt-get install prometheus)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -191,7 +194,10 @@ fn promlite_answers_as_prometheus_does() {
 
     // A recent base time, rounded to the minute, so Prometheus' head takes
     // the samples: the data spans [base, base + 1h] and base + 1h <= now.
-    let now_s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let base_s = (now_s - 3600) / 60 * 60 - 60;
     let dataset = data::dataset(base_s * 1000);
     let bodies = data::write_requests(&dataset);
@@ -221,7 +227,10 @@ fn promlite_answers_as_prometheus_does() {
             }
         }
     }
-    eprintln!("compared {} cases ({n_queries} PromQL queries)", cases.len());
+    eprintln!(
+        "compared {} cases ({n_queries} PromQL queries)",
+        cases.len()
+    );
 
     for (label, args) in queries::promtool_cases(base_s) {
         let (ok_a, out_a, err_a) = run_promtool(&prom.addr, &args);

@@ -198,7 +198,10 @@ const INSTANT_AT: &[(i64, &str)] = &[
     (T_GAP, "gappy_gauge"),
     (T_GAP, "absent(gappy_gauge)"),
     (T_ALIGNED, "count_over_time(up{job=\"api\"}[1m])"),
-    (T_ALIGNED, "rate(http_requests_total{job=\"web\", code=\"200\"}[1m])"),
+    (
+        T_ALIGNED,
+        "rate(http_requests_total{job=\"web\", code=\"200\"}[1m])",
+    ),
     (T_ALIGNED, "up{job=\"web\"}[1m]"),
 ];
 
@@ -206,17 +209,29 @@ const INSTANT_AT: &[(i64, &str)] = &[
 const RANGE: &[(&str, &str)] = &[
     ("60", "up"),
     ("60", "up{job=\"node\"} == 0"),
-    ("15", "rate(http_requests_total{job=\"api\", instance=\"10.0.0.1:8080\"}[1m])"),
+    (
+        "15",
+        "rate(http_requests_total{job=\"api\", instance=\"10.0.0.1:8080\"}[1m])",
+    ),
     ("60", "sum by (job) (rate(http_requests_total[5m]))"),
-    ("300", "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"),
+    (
+        "300",
+        "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    ),
     ("120", "topk(2, queue_length{zone=\"a\"})"),
     ("60", "gappy_gauge"),
     ("60", "ended_gauge"),
     ("60", "vanished_gauge"),
     ("60", "absent(gappy_gauge)"),
     ("300", "count_values(\"up\", up)"),
-    ("60", "label_replace(up{job=\"api\"}, \"host\", \"$1\", \"instance\", \"(.*):.*\")"),
-    ("60", "max_over_time(rate(http_requests_total{job=\"web\", code=\"500\"}[1m])[5m:30s])"),
+    (
+        "60",
+        "label_replace(up{job=\"api\"}, \"host\", \"$1\", \"instance\", \"(.*):.*\")",
+    ),
+    (
+        "60",
+        "max_over_time(rate(http_requests_total{job=\"web\", code=\"500\"}[1m])[5m:30s])",
+    ),
     ("60", "queue_length{shard=\"3\"} offset 10m"),
     ("60", "queue_length{shard=\"3\"} @ start()"),
     ("60", "queue_length{shard=\"4\"} @ end()"),
@@ -338,19 +353,39 @@ pub(crate) fn cases(base: i64) -> Vec<Case> {
     ));
     out.push(range_post(
         "step=0: up",
-        vec![p("query", "up"), p("start", t(7)), p("end", t(3607)), p("step", "0")],
+        vec![
+            p("query", "up"),
+            p("start", t(7)),
+            p("end", t(3607)),
+            p("step", "0"),
+        ],
     ));
     out.push(range_post(
         "end<start: up",
-        vec![p("query", "up"), p("start", t(3607)), p("end", t(7)), p("step", "15")],
+        vec![
+            p("query", "up"),
+            p("start", t(3607)),
+            p("end", t(7)),
+            p("step", "15"),
+        ],
     ));
     out.push(range_post(
         "step=0.1s (too many points): up",
-        vec![p("query", "up"), p("start", t(7)), p("end", t(3607)), p("step", "0.1")],
+        vec![
+            p("query", "up"),
+            p("start", t(7)),
+            p("end", t(3607)),
+            p("step", "0.1"),
+        ],
     ));
     out.push(range_post(
         "start=bogus: up",
-        vec![p("query", "up"), p("start", "bogus"), p("end", t(3607)), p("step", "15")],
+        vec![
+            p("query", "up"),
+            p("start", "bogus"),
+            p("end", t(3607)),
+            p("step", "15"),
+        ],
     ));
     out.push(case(
         "query without query parameter".to_string(),
@@ -400,7 +435,11 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
     out.push(exact(
         "series match[]=ended_gauge start=+2500s",
         "/api/v1/series",
-        vec![p("match[]", "ended_gauge"), p("start", t(2500)), p("end", t(3607))],
+        vec![
+            p("match[]", "ended_gauge"),
+            p("start", t(2500)),
+            p("end", t(3607)),
+        ],
     ));
     out.push(exact(
         "series match[]={job=\"queue\"} limit=5",
@@ -434,10 +473,17 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         "/api/v1/labels",
         with(
             whole(),
-            &[("match[]", "temperature_celsius"), ("match[]", "queue_length")],
+            &[
+                ("match[]", "temperature_celsius"),
+                ("match[]", "queue_length"),
+            ],
         ),
     ));
-    out.push(exact("labels limit=3", "/api/v1/labels", with(whole(), &[("limit", "3")])));
+    out.push(exact(
+        "labels limit=3",
+        "/api/v1/labels",
+        with(whole(), &[("limit", "3")]),
+    ));
     out.push(case(
         "POST labels match[]=build_info".to_string(),
         Request {
@@ -447,7 +493,11 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         },
         Norm::Exact,
     ));
-    out.push(exact("label/job/values", "/api/v1/label/job/values", vec![]));
+    out.push(exact(
+        "label/job/values",
+        "/api/v1/label/job/values",
+        vec![],
+    ));
     out.push(exact(
         "label/__name__/values start/end",
         "/api/v1/label/__name__/values",
@@ -484,10 +534,22 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         vec![],
     ));
     out.push(exact("metadata", "/api/v1/metadata", vec![]));
-    out.push(exact("metadata metric=up", "/api/v1/metadata", vec![p("metric", "up")]));
-    out.push(exact("metadata limit=1", "/api/v1/metadata", vec![p("limit", "1")]));
+    out.push(exact(
+        "metadata metric=up",
+        "/api/v1/metadata",
+        vec![p("metric", "up")],
+    ));
+    out.push(exact(
+        "metadata limit=1",
+        "/api/v1/metadata",
+        vec![p("limit", "1")],
+    ));
     out.push(exact("targets", "/api/v1/targets", vec![]));
-    out.push(exact("targets state=active", "/api/v1/targets", vec![p("state", "active")]));
+    out.push(exact(
+        "targets state=active",
+        "/api/v1/targets",
+        vec![p("state", "active")],
+    ));
     out.push(exact(
         "targets/metadata",
         "/api/v1/targets/metadata",
@@ -516,14 +578,27 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
     let st = |label: &str, path: &str, norm: Norm| case(label.to_string(), get(path, vec![]), norm);
     out.push(st("status/config", "/api/v1/status/config", Norm::Status));
     out.push(st("status/flags", "/api/v1/status/flags", Norm::Keys));
-    out.push(st("status/runtimeinfo", "/api/v1/status/runtimeinfo", Norm::Keys));
-    out.push(st("status/buildinfo", "/api/v1/status/buildinfo", Norm::Keys));
     out.push(st(
-        "status/tsdb",
-        "/api/v1/status/tsdb",
-        Norm::Without(&["chunkCount"]),
+        "status/runtimeinfo",
+        "/api/v1/status/runtimeinfo",
+        Norm::Keys,
     ));
-    out.push(st("status/walreplay", "/api/v1/status/walreplay", Norm::Exact));
+    out.push(st(
+        "status/buildinfo",
+        "/api/v1/status/buildinfo",
+        Norm::Keys,
+    ));
+    out.push(st("status/tsdb", "/api/v1/status/tsdb", Norm::Tsdb));
+    out.push(st(
+        "status/tsdb memoryInBytesByLabelName",
+        "/api/v1/status/tsdb",
+        Norm::Field("memoryInBytesByLabelName"),
+    ));
+    out.push(st(
+        "status/walreplay",
+        "/api/v1/status/walreplay",
+        Norm::Exact,
+    ));
 }
 
 /// `promtool query` invocations: (label, arguments after `query`), with
@@ -533,8 +608,13 @@ pub(crate) fn promtool_cases(base: i64) -> Vec<(String, Vec<String>)> {
     let t = |off: i64| (base + off).to_string();
     vec![
         (
-            s("promtool query instant sort(up)"),
-            vec![s("instant"), format!("--time={}", t(T_MID)), s("{SERVER}"), s("sort_desc(sort(up))")],
+            s("promtool query instant sort_desc(node_memory_free_bytes)"),
+            vec![
+                s("instant"),
+                format!("--time={}", t(T_MID)),
+                s("{SERVER}"),
+                s("sort_desc(node_memory_free_bytes)"),
+            ],
         ),
         (
             s("promtool query instant sum by (job) (rate(http_requests_total[5m]))"),
