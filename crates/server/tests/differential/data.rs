@@ -58,7 +58,7 @@ pub(crate) fn dataset(base_ms: i64) -> Vec<Series> {
                             ("code", code),
                         ],
                     );
-                    let reset_at = if seed % 3 == 0 {
+                    let reset_at = if seed.is_multiple_of(3) {
                         Some(60 + (seed as i64 * 7) % 120)
                     } else {
                         None
