@@ -15,6 +15,16 @@ const PARSE_TEXT: &str = "parse error text: promlite uses promql-parser, whose m
      errorType match";
 const RANGE_PARAM: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.x wraps NewRangeQuery errors with \
      invalidParamError(err, \"query\"), adding the 'invalid parameter \"query\": ' prefix";
+const EXTRAPOLATION: &str =
+    "Prometheus 2.42 (Debian) vs 3.x: in extrapolatedRate 3.x first clamps \
+     durationToStart to half a sample interval and then caps it at the counter's zero point; \
+     2.42 capped at the zero point before the threshold test, so windows that start before a \
+     counter's first sample extrapolate further";
+const QUANTILE_WARNING: &str =
+    "Prometheus 2.42 (Debian) vs 3.x: 3.x warns 'quantile value should be \
+     between 0 and 1' (annotations arrived in 2.46; 2.42 returns no warning)";
+const TIME_CASE: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.x lowercased 'Invalid time value for' \
+     in parseTimeParam's error";
 const LIMIT: &str = "Prometheus 2.42 (Debian) vs 3.x: the limit parameter of series/labels/label \
      values arrived in 2.51 (2.42 ignores it), and 3.x warns 'results truncated due to limit'";
 
@@ -66,17 +76,35 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          merge querier yields them sorted by labels, promlite in insertion order); status, \
          errorType and the rest of the message match",
     ),
+    ("query t=+1807s: increase(http_request_duration_seconds_count[1h])", EXTRAPOLATION),
+    (
+        "query_range [+7s,+3607s] step=60: histogram_quantile(0.5, rate(http_request_duration_seconds_bucket{job=\"api\", instance=\"10.0.0.1:8080\"}[5m]))",
+        EXTRAPOLATION,
+    ),
+    ("query t=+1807s: quantile(1.5, queue_length)", QUANTILE_WARNING),
+    ("query t=+1807s: quantile(-1, queue_length)", QUANTILE_WARNING),
+    (
+        "query t=+1807s: histogram_quantile(NaN, sum by (le) (http_request_duration_seconds_bucket))",
+        QUANTILE_WARNING,
+    ),
     // Parse error texts.
+    ("query t=+1807s: rate(http_requests_total[5m:1m:])", PARSE_TEXT),
+    ("query t=+1807s: sum(up) by (job) group_left", PARSE_TEXT),
+    ("query t=+1807s: unknown_fn(up)", PARSE_TEXT),
+    ("query t=+1807s: up @ \"bad\"", PARSE_TEXT),
+    ("query t=+1807s: vector(1) + on(job) group_left(job) vector(1)", PARSE_TEXT),
     ("query t=+1807s: foo bar", PARSE_TEXT),
     ("query t=+1807s: rate(up)", PARSE_TEXT),
     ("query t=+1807s: topk(\"a\", up)", PARSE_TEXT),
     ("query t=+1807s: histogram_quantile(0.5, 1)", PARSE_TEXT),
     ("query t=+1807s: up[5m:1m:1m]", PARSE_TEXT),
     // API.
+    ("query time=bogus: up", TIME_CASE),
+    ("labels match[]={job=\"weather\"} start=bogus", TIME_CASE),
     (
-        "query time=bogus: up",
-        "Prometheus 2.42 (Debian) vs 3.x: 3.x lowercased 'Invalid time value for' in \
-         parseTimeParam's error",
+        "query limit=2: up",
+        "Prometheus 2.42 (Debian) vs 3.x: the query API's limit parameter is new in 3.x \
+         (2.42 ignores it); 3.x warns 'results truncated due to limit'",
     ),
     ("query_range [+7s,+3607s] step=60: up[5m]", RANGE_PARAM),
     ("query_range [+7s,+3607s] step=60: \"str\"", RANGE_PARAM),
@@ -126,8 +154,12 @@ pub(crate) const TOLERANCE_NEEDED: &[&str] = &[
     "query t=+1807s: stdvar by (zone) (queue_length)",
     "query t=+1807s: rate(http_requests_total[5m]) / ignoring(code) group_left sum without (code) (rate(http_requests_total[5m]))",
     "query_range [+7s,+3607s] step=60: sum by (job) (rate(http_requests_total[5m]))",
-    // Go's math.Log/Log10 are not correctly rounded; Rust uses the platform
+    "query t=+1807s: sum by (method) (rate(http_requests_total[5m])) * on() group_left() scalar(count(up))",
+    "query t=+1807s: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
+    "query_range [+7s,+3607s] step=900: sum by (job) (increase(http_requests_total[15m]))",
+    // Go's math.Log/Log10/Tanh are not correctly rounded; Rust uses the platform
     // libm: last-bit differences.
     "query t=+1807s: ln(queue_length)",
     "query t=+1807s: log10(node_memory_free_bytes)",
+    "query t=+1807s: tanh(temperature_celsius / 10)",
 ];

@@ -165,6 +165,60 @@ const INSTANT: &[&str] = &[
     "min_over_time(sum(queue_length)[15m:30s] offset 2m)",
     "rate(sum(http_requests_total)[10m:15s])",
     "sum_over_time(queue_length{shard=\"1\"}[10m:2m] @ ⟨1200⟩)",
+    // More functions, operators and edge cases.
+    "deg(vector(pi()))",
+    "rad(vector(180))",
+    "sin(queue_length{shard=\"5\"}) + cos(queue_length{shard=\"5\"})",
+    "acosh(queue_length{shard=\"6\"} + 1)",
+    "tanh(temperature_celsius / 10)",
+    "vector(time()) - timestamp(up{job=\"node\", instance=\"node1:9100\"})",
+    "timestamp(vector(1))",
+    "scalar(vector(1)) * 3",
+    "absent(sum(nonexistent_metric))",
+    "absent_over_time(nonexistent_metric{job=\"a\", zone=~\"b|c\"}[5m])",
+    "quantile(1.5, queue_length)",
+    "quantile(-1, queue_length)",
+    "topk(0, queue_length)",
+    "topk(1.7, temperature_celsius)",
+    "count_values(\"mem\", node_memory_free_bytes / 1e9)",
+    "count_values(\"job\", up)",
+    "1 < up",
+    "2 > bool 1",
+    "up == bool on() group_left vector(1)",
+    "up{job=\"api\"} + ignoring(job) up{job=\"web\"}",
+    "up{job=\"api\"} or up{job=\"web\"}",
+    "up{job=\"node\"} and up == 0",
+    "http_requests_total{code=\"500\"} - http_requests_total{code=\"500\"} offset 5m",
+    "sum by (method) (rate(http_requests_total[5m])) * on() group_left() scalar(count(up))",
+    "-sum(queue_length) ^ 0.5",
+    "1 / 0",
+    "-1 / 0",
+    "0 / 0",
+    "vector(1e21)",
+    "vector(1e-7)",
+    "vector(123456789012345678)",
+    "vector(-0)",
+    "vector(0.1 + 0.2)",
+    "changes(temperature_celsius[30m])",
+    "resets(temperature_celsius[30m])",
+    "irate(node_cpu_seconds_total{instance=\"node2:9100\", cpu=\"1\"}[1m])",
+    "increase(http_request_duration_seconds_count[1h])",
+    "http_requests_total @ start()",
+    "http_requests_total{code=\"404\"} @ end() offset 30m",
+    "sum_over_time(gappy_gauge[30m])",
+    "avg_over_time(gappy_gauge[45m] offset 10m)",
+    "sort_desc(sum by (location) (temperature_celsius))",
+    "sort(count by (zone) (queue_length > 10))",
+    "group_left_is_not_a_function",
+    "max by (le) (http_request_duration_seconds_bucket)",
+    "histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
+    "histogram_quantile(1, sum by (le) (http_request_duration_seconds_bucket))",
+    "histogram_quantile(0, sum by (le) (http_request_duration_seconds_bucket))",
+    "histogram_quantile(NaN, sum by (le) (http_request_duration_seconds_bucket))",
+    "label_replace(temperature_celsius, \"city\", \"$1\", \"location\", \"(Z.*)\")",
+    "label_join(temperature_celsius, \"both\", \"/\", \"location\", \"job\")",
+    "{__name__=~\"http_request_duration_seconds_(sum|count)\", job=\"web\"}",
+    "{job=\"weather\"}",
     // Literals.
     "\"hello\"",
     "42",
@@ -185,6 +239,13 @@ const INSTANT: &[&str] = &[
     "topk(\"a\", up)",
     "histogram_quantile(0.5, 1)",
     "up[5m:1m:1m]",
+    "",
+    "{job=~\".*\"}",
+    "rate(http_requests_total[5m:1m:])",
+    "sum(up) by (job) group_left",
+    "unknown_fn(up)",
+    "vector(1) + on(job) group_left(job) vector(1)",
+    "up @ \"bad\"",
 ];
 
 /// Instant queries at other times: (offset, expr).
@@ -243,6 +304,22 @@ const RANGE: &[(&str, &str)] = &[
     ("60", "sum(queue_length) by (zone)"),
     ("60", "\"str\""),
     ("60", "up[5m]"),
+    ("45", "last_over_time(ended_gauge[10m])"),
+    ("45", "count_over_time(ended_gauge[2m])"),
+    ("90", "timestamp(ended_gauge)"),
+    ("60", "absent(ended_gauge)"),
+    ("60", "rate(http_requests_total{job=\"web\", instance=\"10.0.0.2:8080\"}[2m])"),
+    ("60", "resets(http_requests_total{code=\"500\"}[10m])"),
+    ("300", "avg_over_time(gappy_gauge[10m])"),
+    ("60", "deriv(node_memory_free_bytes{instance=\"node1:9100\"}[5m])"),
+    ("60", "bottomk(1, temperature_celsius)"),
+    ("60", "up{job=\"node\"} == bool 0"),
+    ("60", "1"),
+    ("60", "vector(time()) > bool 5"),
+    ("900", "sum by (job) (increase(http_requests_total[15m]))"),
+    ("60", "max_over_time(up{job=\"node\"}[5m:15s])"),
+    ("60", "label_join(build_info, \"v\", \"-\", \"job\", \"version\")"),
+    ("60", "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket{job=\"api\", instance=\"10.0.0.1:8080\"}[5m]))"),
 ];
 
 fn abs(expr: &str, base: i64) -> String {
@@ -258,6 +335,28 @@ fn abs(expr: &str, base: i64) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `secs` as RFC 3339 in UTC with milliseconds.
+fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn p(k: &str, v: impl ToString) -> (String, String) {
@@ -386,6 +485,66 @@ pub(crate) fn cases(base: i64) -> Vec<Case> {
             p("end", t(3607)),
             p("step", "15"),
         ],
+    ));
+    out.push(case(
+        "query time=RFC 3339: up{job=\"api\"}".to_string(),
+        get(
+            "/api/v1/query",
+            vec![
+                p("query", "up{job=\"api\"}"),
+                p("time", rfc3339(base + T_MID)),
+            ],
+        ),
+        Norm::Query { ordered: false },
+    ));
+    out.push(case(
+        "query_range start/end RFC 3339 step=2m: up{job=\"web\"}".to_string(),
+        get(
+            "/api/v1/query_range",
+            vec![
+                p("query", "up{job=\"web\"}"),
+                p("start", rfc3339(base + 7)),
+                p("end", rfc3339(base + 3607)),
+                p("step", "2m"),
+            ],
+        ),
+        Norm::Query { ordered: true },
+    ));
+    out.push(case(
+        "query lookback_delta=1m t=+1807s+45s: gappy_gauge".to_string(),
+        get(
+            "/api/v1/query",
+            vec![
+                p("query", "gappy_gauge"),
+                p("time", t(1852)),
+                p("lookback_delta", "1m"),
+            ],
+        ),
+        Norm::Query { ordered: false },
+    ));
+    out.push(case(
+        "query limit=2: up".to_string(),
+        get(
+            "/api/v1/query",
+            vec![p("query", "up"), p("time", t(T_MID)), p("limit", "2")],
+        ),
+        Norm::Query { ordered: false },
+    ));
+    out.push(case(
+        "query timeout=bogus: up".to_string(),
+        get(
+            "/api/v1/query",
+            vec![p("query", "up"), p("time", t(T_MID)), p("timeout", "bogus")],
+        ),
+        Norm::Query { ordered: false },
+    ));
+    out.push(case(
+        "query_range without step: up".to_string(),
+        get(
+            "/api/v1/query_range",
+            vec![p("query", "up"), p("start", t(7)), p("end", t(3607))],
+        ),
+        Norm::Query { ordered: true },
     ));
     out.push(case(
         "query without query parameter".to_string(),
@@ -574,6 +733,39 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         "parse_query",
         "/api/v1/parse_query",
         vec![p("query", "up{job=\"api\"}")],
+    ));
+    out.push(exact("rules", "/api/v1/rules", vec![]));
+    out.push(exact("alerts", "/api/v1/alerts", vec![]));
+    out.push(exact("alertmanagers", "/api/v1/alertmanagers", vec![]));
+    out.push(exact(
+        "series match[]=up start/end before the data",
+        "/api/v1/series",
+        vec![p("match[]", "up"), p("start", t(-7200)), p("end", t(-3600))],
+    ));
+    out.push(exact(
+        "labels match[]={job=\"weather\"} start=bogus",
+        "/api/v1/labels",
+        vec![p("match[]", "{job=\"weather\"}"), p("start", "bogus")],
+    ));
+    out.push(exact(
+        "label/__name__/values match[]={__name__=~\"node_.+\"}",
+        "/api/v1/label/__name__/values",
+        with(whole(), &[("match[]", "{__name__=~\"node_.+\"}")]),
+    ));
+    out.push(exact(
+        "label/v/values (newline in value)",
+        "/api/v1/label/v/values",
+        whole(),
+    ));
+    out.push(exact(
+        "series match[]={job=~\".*\"} (empty-matching selector)",
+        "/api/v1/series",
+        with(whole(), &[("match[]", "{job=~\".*\"}")]),
+    ));
+    out.push(exact(
+        "format_query parse error",
+        "/api/v1/format_query",
+        vec![p("query", "sum(up")],
     ));
     let st = |label: &str, path: &str, norm: Norm| case(label.to_string(), get(path, vec![]), norm);
     out.push(st("status/config", "/api/v1/status/config", Norm::Status));
