@@ -256,7 +256,7 @@ pub(crate) async fn query_exemplars(
     let start = time_param(&p, "start", crate::params::MIN_TIME)?;
     let end = time_param(&p, "end", crate::params::MAX_TIME)?;
     if end < start {
-        return Err(ApiError::BadData(ParamError::EndBeforeStart));
+        return Err(ApiError::BadData(ParamError::ExemplarsEndBeforeStart));
     }
     crate::params::parse_expr(p.get("query"))
         .map_err(|e| ApiError::BadData(ParamError::Parse(e)))?;

@@ -306,3 +306,89 @@ pub(crate) fn write_requests(data: &[Series]) -> Vec<Vec<u8>> {
     }
     bodies
 }
+
+fn one_sample(labels: &[(&str, &str)], t: i64, v: f64) -> TimeSeries {
+    TimeSeries {
+        labels: labels
+            .iter()
+            .map(|(name, value)| Label {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
+            .collect(),
+        samples: vec![Sample {
+            value: v,
+            timestamp: t,
+        }],
+        exemplars: Vec::new(),
+    }
+}
+
+fn encode(timeseries: Vec<TimeSeries>) -> Vec<u8> {
+    let raw = WriteRequest {
+        timeseries,
+        metadata: Vec::new(),
+    }
+    .encode_to_vec();
+    snap::raw::Encoder::new().compress_vec(&raw).unwrap()
+}
+
+/// Remote-write requests that must fail or change nothing: (label,
+/// content type, body).
+pub(crate) fn bad_writes(base_ms: i64) -> Vec<(String, &'static str, Vec<u8>)> {
+    let up = [
+        ("__name__", "up"),
+        ("job", "api"),
+        ("instance", "10.0.0.1:8080"),
+    ];
+    let pb = "application/x-protobuf";
+    vec![
+        (
+            "write: body is not snappy".to_string(),
+            pb,
+            b"not snappy at all".to_vec(),
+        ),
+        (
+            "write: snappy but not protobuf".to_string(),
+            pb,
+            snap::raw::Encoder::new().compress_vec(&[0xff; 16]).unwrap(),
+        ),
+        (
+            "write: out-of-order sample".to_string(),
+            pb,
+            encode(vec![one_sample(&up, base_ms + 7, 5.0)]),
+        ),
+        (
+            "write: duplicate timestamp, other value".to_string(),
+            pb,
+            encode(vec![one_sample(&up, base_ms + 15_000, 42.0)]),
+        ),
+        (
+            "write: duplicate sample".to_string(),
+            pb,
+            encode(vec![one_sample(&up, base_ms + 15_000, 1.0)]),
+        ),
+        (
+            "write: sample older than the head".to_string(),
+            pb,
+            encode(vec![one_sample(&up, base_ms - 4 * 3_600_000, 1.0)]),
+        ),
+        (
+            "write: valid series before an out-of-order one".to_string(),
+            pb,
+            encode(vec![
+                one_sample(
+                    &[("__name__", "late_arrival"), ("job", "api")],
+                    base_ms + 3_600_000,
+                    1.0,
+                ),
+                one_sample(&up, base_ms + 7, 5.0),
+            ]),
+        ),
+        (
+            "write: Content-Type text/plain".to_string(),
+            "text/plain",
+            encode(vec![one_sample(&up, base_ms + 3_600_000, 1.0)]),
+        ),
+    ]
+}

@@ -108,6 +108,11 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ),
     ("query_range [+7s,+3607s] step=60: up[5m]", RANGE_PARAM),
     ("query_range [+7s,+3607s] step=60: \"str\"", RANGE_PARAM),
+    (
+        "query_range [+7s,+3607s] step=60: sort(vector(0/0) or vector(1))",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x warns 'sort is ineffective for range queries \
+         since results are always ordered by labels'",
+    ),
     ("series match[]={job=\"queue\"} limit=5", LIMIT),
     ("labels limit=3", LIMIT),
     ("label/shard/values limit=4", LIMIT),
@@ -123,6 +128,16 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "targets state=active",
         "Prometheus 2.42 (Debian) vs 3.x: 3.x adds data.droppedTargetCounts",
+    ),
+    (
+        "write: Content-Type text/plain",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x negotiates the remote-write protocol by \
+         Content-Type and answers 415 to anything but application/x-protobuf; 2.42 ignores it",
+    ),
+    (
+        "write: snappy but not protobuf",
+        "protobuf decoder error text: Prometheus returns gogo/protobuf's message ('proto: \
+         integer overflow'), promlite prost's; both answer 400",
     ),
     (
         "status/flags",

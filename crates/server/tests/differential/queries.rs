@@ -264,6 +264,14 @@ const INSTANT_AT: &[(i64, &str)] = &[
         "rate(http_requests_total{job=\"web\", code=\"200\"}[1m])",
     ),
     (T_ALIGNED, "up{job=\"web\"}[1m]"),
+    (T_END + 86_400, "up"),
+    (
+        T_END,
+        "increase(http_requests_total{job=\"api\", code=\"500\"}[1h])",
+    ),
+    (T_END, "absent_over_time(ended_gauge[10m])"),
+    (T_END, "timestamp(vanished_gauge)"),
+    (-600, "up"),
 ];
 
 /// Range queries over [7s, 3607s]: (step, expr).
@@ -319,6 +327,11 @@ const RANGE: &[(&str, &str)] = &[
     ("900", "sum by (job) (increase(http_requests_total[15m]))"),
     ("60", "max_over_time(up{job=\"node\"}[5m:15s])"),
     ("60", "label_join(build_info, \"v\", \"-\", \"job\", \"version\")"),
+    ("60", "nonexistent_metric"),
+    ("300", "count_values(\"q\", queue_length{zone=\"a\"} > 45)"),
+    ("60", "topk(1, up)"),
+    ("60", "sort(vector(0/0) or vector(1))"),
+    ("120", "predict_linear(node_memory_free_bytes{instance=\"node2:9100\"}[10m], 600)"),
     ("60", "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket{job=\"api\", instance=\"10.0.0.1:8080\"}[5m]))"),
 ];
 
@@ -389,7 +402,7 @@ pub(crate) fn cases(base: i64) -> Vec<Case> {
     let t = |off: i64| (base + off).to_string();
     let instant = |off: i64, expr: &str, out: &mut Vec<Case>| {
         out.push(case(
-            format!("query t=+{off}s: {expr}"),
+            format!("query t={off:+}s: {expr}"),
             get(
                 "/api/v1/query",
                 vec![p("query", abs(expr, base)), p("time", base + off)],
@@ -734,7 +747,57 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         "/api/v1/parse_query",
         vec![p("query", "up{job=\"api\"}")],
     ));
+    out.push(exact(
+        "series match[]=nonexistent_metric",
+        "/api/v1/series",
+        with(whole(), &[("match[]", "nonexistent_metric")]),
+    ));
+    out.push(exact(
+        "labels match[]=nonexistent_metric",
+        "/api/v1/labels",
+        with(whole(), &[("match[]", "nonexistent_metric")]),
+    ));
+    out.push(exact(
+        "label/job/values match[]=nonexistent_metric",
+        "/api/v1/label/job/values",
+        with(whole(), &[("match[]", "nonexistent_metric")]),
+    ));
+    out.push(exact(
+        "label/job/values match[]=up{ (bad selector)",
+        "/api/v1/label/job/values",
+        with(whole(), &[("match[]", "up{")]),
+    ));
+    out.push(exact(
+        "labels end<start",
+        "/api/v1/labels",
+        vec![p("start", t(3607)), p("end", t(0))],
+    ));
+    out.push(exact(
+        "targets/metadata (no parameters)",
+        "/api/v1/targets/metadata",
+        vec![],
+    ));
+    out.push(exact(
+        "targets/metadata match_target=bad",
+        "/api/v1/targets/metadata",
+        vec![p("match_target", "{job=")],
+    ));
+    out.push(exact(
+        "query_exemplars bad query",
+        "/api/v1/query_exemplars",
+        with(whole(), &[("query", "up{")]),
+    ));
+    out.push(exact(
+        "query_exemplars end<start",
+        "/api/v1/query_exemplars",
+        vec![p("query", "up"), p("start", t(3607)), p("end", t(0))],
+    ));
     out.push(exact("rules", "/api/v1/rules", vec![]));
+    out.push(exact(
+        "rules type=alert",
+        "/api/v1/rules",
+        vec![p("type", "alert")],
+    ));
     out.push(exact("alerts", "/api/v1/alerts", vec![]));
     out.push(exact("alertmanagers", "/api/v1/alertmanagers", vec![]));
     out.push(exact(
