@@ -58,6 +58,12 @@ pub(crate) fn compare_responses(norm: &Norm, a: &Response, b: &Response) -> Outc
     if a.code != b.code {
         return show(format!("status code {} != {}", a.code, b.code));
     }
+    if a.content_type != b.content_type {
+        return show(format!(
+            "Content-Type {:?} != {:?}",
+            a.content_type, b.content_type
+        ));
+    }
     let ja: Option<Value> = serde_json::from_str(&a.body).ok();
     let jb: Option<Value> = serde_json::from_str(&b.body).ok();
     let (mut ja, mut jb) = match (ja, jb) {

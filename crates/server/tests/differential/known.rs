@@ -25,6 +25,10 @@ const QUANTILE_WARNING: &str =
      between 0 and 1' (annotations arrived in 2.46; 2.42 returns no warning)";
 const TIME_CASE: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.x lowercased 'Invalid time value for' \
      in parseTimeParam's error";
+const EXPERIMENTAL: &str =
+    "Prometheus 2.42 (Debian) vs 3.x: a function added in 3.x (2.42: unknown \
+     function); 3.x offers it behind --enable-feature=promql-experimental-functions, promlite \
+     always";
 const LIMIT: &str = "Prometheus 2.42 (Debian) vs 3.x: the limit parameter of series/labels/label \
      values arrived in 2.51 (2.42 ignores it), and 3.x warns 'results truncated due to limit'";
 
@@ -61,6 +65,22 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "query t=+1807s: double_exponential_smoothing(node_memory_free_bytes[10m], 0.5, 0.5)",
         "Prometheus 2.42 (Debian) vs 3.x: double_exponential_smoothing is 3.0's name for \
          holt_winters (unknown in 2.42); promlite returns the same values 2.42's holt_winters does",
+    ),
+    (
+        "query t=+1807s: last_over_time(rate(http_requests_total{job=\"web\", code=\"404\"}[2m])[5m:])",
+        LEFT_OPEN_SUBQUERY,
+    ),
+    (
+        "query t=+1807s: max_over_time(deriv(node_memory_free_bytes[5m])[20m:2m])",
+        LEFT_OPEN_SUBQUERY,
+    ),
+    ("query t=+1807s: limitk(2, queue_length)", EXPERIMENTAL),
+    ("query t=+1807s: sort_by_label(up, \"instance\")", EXPERIMENTAL),
+    ("query t=+1807s: mad_over_time(temperature_celsius[10m])", EXPERIMENTAL),
+    (
+        "query t=+1807s: {\"http_requests_total\", code=\"500\", job=\"api\", instance=\"10.0.0.1:8080\"}",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.0 accepts quoted (UTF-8) metric names inside the \
+         braces; 2.42 reports a parse error",
     ),
     ("query t=+1807s: label_replace(up, \"1bad\", \"x\", \"job\", \".*\")", UTF8_NAMES),
     ("query t=+1807s: count_values(\"bad-name\", up)", UTF8_NAMES),

@@ -104,6 +104,7 @@ fn push(client: &reqwest::blocking::Client, peer: &Peer, bodies: &[Vec<u8>]) {
 /// Status code and body of one request.
 pub(crate) struct Response {
     pub(crate) code: u16,
+    pub(crate) content_type: String,
     pub(crate) body: String,
 }
 
@@ -116,8 +117,18 @@ fn send(client: &reqwest::blocking::Client, addr: &str, req: &Request) -> Respon
     };
     let resp = builder.send().unwrap_or_else(|e| panic!("{url}: {e}"));
     let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = resp.text().unwrap_or_default();
-    Response { code, body }
+    Response {
+        code,
+        content_type,
+        body,
+    }
 }
 
 fn run_promtool(addr: &str, args: &[String]) -> (bool, String, String) {

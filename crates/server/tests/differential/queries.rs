@@ -219,6 +219,29 @@ const INSTANT: &[&str] = &[
     "label_join(temperature_celsius, \"both\", \"/\", \"location\", \"job\")",
     "{__name__=~\"http_request_duration_seconds_(sum|count)\", job=\"web\"}",
     "{job=\"weather\"}",
+    "clamp(temperature_celsius, 20, 0)",
+    "round(-temperature_celsius)",
+    "round(temperature_celsius, 10)",
+    "histogram_quantile(0.5, sum by (le) (http_request_duration_seconds_bucket{le!=\"+Inf\"}))",
+    "histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket{le=~\"0.1|1|\\\\+Inf\"}[5m])))",
+    "absent(up{job=~\"nomatch.*\"})",
+    "absent(up{job=\"x\", job=\"y\"})",
+    "last_over_time(rate(http_requests_total{job=\"web\", code=\"404\"}[2m])[5m:])",
+    "max_over_time(deriv(node_memory_free_bytes[5m])[20m:2m])",
+    "up offset 1h",
+    "count(count by (version) (build_info))",
+    "group(http_requests_total) by (code, method)",
+    "sum by (__name__) ({job=\"api\"})",
+    "count by (__name__) ({__name__=~\"http_.*\"})",
+    "rate({__name__=~\"http_requests_total|node_cpu_seconds_total\", instance=~\".*1.*\"}[5m])",
+    "stddev_over_time(http_requests_total{job=\"web\", code=\"200\", instance=\"10.0.0.1:8080\"}[30m])",
+    "label_replace(up, \"instance\", \"$2\", \"instance\", \"(.*):(.*)\")",
+    "label_replace(up, \"short\", \"$1\", \"instance\", \"10\")",
+    "label_replace(up, \"x\", \"${1}y\", \"job\", \"(a)pi\")",
+    "{\"http_requests_total\", code=\"500\", job=\"api\", instance=\"10.0.0.1:8080\"}",
+    "limitk(2, queue_length)",
+    "sort_by_label(up, \"instance\")",
+    "mad_over_time(temperature_celsius[10m])",
     // Literals.
     "\"hello\"",
     "42",
@@ -792,6 +815,20 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         "/api/v1/query_exemplars",
         vec![p("query", "up"), p("start", t(3607)), p("end", t(0))],
     ));
+    out.push(exact(
+        "federate match[]=up{job=\"node\"}",
+        "/federate",
+        vec![p("match[]", "up{job=\"node\"}")],
+    ));
+    out.push(exact(
+        "federate match[]=temperature_celsius&match[]=build_info",
+        "/federate",
+        vec![
+            p("match[]", "temperature_celsius"),
+            p("match[]", "build_info"),
+        ],
+    ));
+    out.push(exact("federate without match[]", "/federate", vec![]));
     out.push(exact("rules", "/api/v1/rules", vec![]));
     out.push(exact(
         "rules type=alert",
