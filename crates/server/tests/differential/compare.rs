@@ -22,6 +22,9 @@ pub(crate) enum Norm {
     Tsdb,
     /// Both succeed; only `data.<field>` is compared.
     Field(&'static str),
+    /// A query with `stats`: the result, and the keys (not the values) of
+    /// `data.stats` at every depth.
+    Stats,
     /// Only the status codes and the `status` field are compared.
     Status,
 }
@@ -123,6 +126,17 @@ pub(crate) fn compare_responses(norm: &Norm, a: &Response, b: &Response) -> Outc
                 &mut diffs,
             );
         }
+        Norm::Stats => {
+            let sa = ja["data"].get("stats").map(shape).unwrap_or(Value::Null);
+            let sb = jb["data"].get("stats").map(shape).unwrap_or(Value::Null);
+            diff("data.stats", &sa, &sb, &mut tol, &mut diffs);
+            for j in [&mut ja, &mut jb] {
+                if let Some(d) = j["data"].as_object_mut() {
+                    d.remove("stats");
+                }
+            }
+            diff("", &ja, &jb, &mut tol, &mut diffs);
+        }
         Norm::Status => {}
     }
     if !diffs.is_empty() {
@@ -169,6 +183,15 @@ fn sort_ties(r: &mut [Value]) {
         }
         r[i..j].sort_by_key(|s| s.get("metric").map(|m| m.to_string()).unwrap_or_default());
         i = j;
+    }
+}
+
+/// The object keys of `v` at every depth, with every leaf replaced by null.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), shape(x))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        _ => Value::Null,
     }
 }
 

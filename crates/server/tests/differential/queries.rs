@@ -829,6 +829,49 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
         ],
     ));
     out.push(exact("federate without match[]", "/federate", vec![]));
+    let post = |label: &str, path: &str, params: Vec<(String, String)>| {
+        case(
+            label.to_string(),
+            Request {
+                path: path.to_string(),
+                params,
+                post: true,
+            },
+            Norm::Exact,
+        )
+    };
+    out.push(post(
+        "POST label/job/values (GET only)",
+        "/api/v1/label/job/values",
+        vec![],
+    ));
+    out.push(exact("GET write (POST only)", "/api/v1/write", vec![]));
+    out.push(exact("unknown API path", "/api/v1/nonexistent", vec![]));
+    out.push(post(
+        "POST admin/tsdb/snapshot (admin API disabled)",
+        "/api/v1/admin/tsdb/snapshot",
+        vec![],
+    ));
+    out.push(post(
+        "POST admin/tsdb/delete_series (admin API disabled)",
+        "/api/v1/admin/tsdb/delete_series",
+        vec![p("match[]", "nonexistent_metric")],
+    ));
+    out.push(post(
+        "POST -/reload (lifecycle disabled)",
+        "/-/reload",
+        vec![],
+    ));
+    out.push(exact("-/healthy", "/-/healthy", vec![]));
+    out.push(exact("-/ready", "/-/ready", vec![]));
+    out.push(case(
+        "query stats=all: sum(up) (structure only)".to_string(),
+        get(
+            "/api/v1/query",
+            vec![p("query", "sum(up)"), p("time", t(1807)), p("stats", "all")],
+        ),
+        Norm::Stats,
+    ));
     out.push(exact("rules", "/api/v1/rules", vec![]));
     out.push(exact(
         "rules type=alert",
