@@ -1003,6 +1003,61 @@ pub(crate) fn promtool_cases(base: i64) -> Vec<(String, Vec<String>)> {
             ],
         ),
         (
+            s("promtool query range -o json sum by (zone) (queue_length)"),
+            vec![
+                s("range"),
+                s("-o"),
+                s("json"),
+                format!("--start={}", t(7)),
+                format!("--end={}", t(3607)),
+                s("--step=10m"),
+                s("{SERVER}"),
+                s("sum by (zone) (queue_length)"),
+            ],
+        ),
+        (
+            s("promtool query instant scalar"),
+            vec![
+                s("instant"),
+                format!("--time={}", t(T_MID)),
+                s("{SERVER}"),
+                s("scalar(sum(up)) / 3"),
+            ],
+        ),
+        (
+            s("promtool query instant string (promtool's client cannot decode it: error)"),
+            vec![
+                s("instant"),
+                format!("--time={}", t(T_MID)),
+                s("{SERVER}"),
+                s("\"a string\""),
+            ],
+        ),
+        (
+            s("promtool query instant execution error"),
+            vec![
+                s("instant"),
+                format!("--time={}", t(T_MID)),
+                s("{SERVER}"),
+                s("label_replace(up, \"job\", \"x\", \"\", \"\")"),
+            ],
+        ),
+        (
+            s("promtool query series two matchers"),
+            vec![
+                s("series"),
+                s("--match=build_info"),
+                s("--match=temperature_celsius{location=~\".*h.*\"}"),
+                format!("--start={}", t(0)),
+                format!("--end={}", t(3607)),
+                s("{SERVER}"),
+            ],
+        ),
+        (
+            s("promtool query labels __name__"),
+            vec![s("labels"), s("{SERVER}"), s("__name__")],
+        ),
+        (
             s("promtool query labels location --match=temperature_celsius"),
             vec![
                 s("labels"),
