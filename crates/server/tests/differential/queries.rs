@@ -23,6 +23,8 @@ pub(crate) struct Case {
 const T_MID: i64 = 1807;
 /// Just after the last sample.
 const T_END: i64 = 3607;
+/// 2m37s after the last sample: series are still within the lookback.
+const T_LATE: i64 = 3757;
 /// After `ended_gauge`'s stale marker (40m) and before `vanished_gauge`
 /// leaves the lookback window.
 const T_ENDED: i64 = 2500;
@@ -437,6 +439,15 @@ pub(crate) fn cases(base: i64) -> Vec<Case> {
     };
     for expr in INSTANT {
         instant(T_MID, expr, &mut out);
+    }
+    // Again after the last sample (extrapolation at the end, lookback),
+    // except the errors, which do not depend on the time.
+    let errors_from = INSTANT
+        .iter()
+        .position(|e| *e == "up{")
+        .unwrap_or(INSTANT.len());
+    for expr in &INSTANT[..errors_from] {
+        instant(T_LATE, expr, &mut out);
     }
     for (off, expr) in INSTANT_AT {
         instant(*off, expr, &mut out);
