@@ -207,8 +207,11 @@ pub(crate) fn dataset(base_ms: i64) -> Vec<Series> {
             "queue_length",
             &[("job", "queue"), ("shard", &shard_s), ("zone", zone)],
         );
+        // A per-shard binary fraction keeps values distinct across shards,
+        // so topk/bottomk/sort have no ties (their tie order is unspecified).
         for i in 0..POINTS {
-            s.samples.push((ts(i), (noise(seed, i) % 50) as f64));
+            let v = (noise(seed, i) % 50) as f64 + shard as f64 / 128.0;
+            s.samples.push((ts(i), v));
         }
         out.push(s);
     }

@@ -1,8 +1,8 @@
 //! Differences between Debian's Prometheus 2.42 and promlite that are not
 //! promlite bugs, each with its reason. promlite follows Prometheus 3.x;
 //! every entry must still differ (a stale entry fails the test). A label
-//! `query t=BOTH: <expr>` stands for the instant query at both +1807s and
-//! +3757s.
+//! `query t=ALL: <expr>` stands for the instant query at both +1807s and
+//! +3757s and the range query with step 300s.
 
 const LEFT_OPEN: &str = "Prometheus 2.42 (Debian) vs 3.x: 3.0 made range selectors left-open, \
      (t-r, t] instead of [t-r, t]; here a sample sits exactly at t-r (2.42 counts it, 3.x does not)";
@@ -31,6 +31,14 @@ const EXPERIMENTAL: &str =
     "Prometheus 2.42 (Debian) vs 3.x: a function added in 3.x (2.42: unknown \
      function); 3.x offers it behind --enable-feature=promql-experimental-functions, promlite \
      always";
+const SORT_RANGE: &str =
+    "Prometheus 2.42 (Debian) vs 3.x: 3.x warns 'sort is ineffective for range \
+     queries since results are always ordered by labels'";
+const MATCH_ORDER: &str =
+    "the many-to-many error names the first two right-hand series found in one \
+     match group; which group and pair depends on the order of the operand's series, which \
+     Prometheus does not specify (2.42 yields selector series sorted by labels, promlite in \
+     insertion order); status, errorType and the rest of the message match";
 const LIMIT: &str = "Prometheus 2.42 (Debian) vs 3.x: the limit parameter of series/labels/label \
      values arrived in 2.51 (2.42 ignores it), and 3.x warns 'results truncated due to limit'";
 
@@ -46,7 +54,7 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          three steps (14, 29, 44) have a sample exactly at t-3m",
     ),
     (
-        "query t=BOTH: max_over_time(rate(http_requests_total{job=\"api\"}[1m])[10m:1m])",
+        "query t=ALL: max_over_time(rate(http_requests_total{job=\"api\"}[1m])[10m:1m])",
         LEFT_OPEN_SUBQUERY,
     ),
     (
@@ -54,65 +62,68 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         LEFT_OPEN_SUBQUERY,
     ),
     (
-        "query t=BOTH: weird_labels{v=~\"a.b\"}",
+        "query t=ALL: weird_labels{v=~\"a.b\"}",
         "Prometheus 2.42 (Debian) vs 3.x: 3.0 made '.' in regex matchers match newlines \
          (the label value is \"a\\nb\")",
     ),
     (
-        "query t=BOTH: holt_winters(node_memory_free_bytes[10m], 0.5, 0.5)",
+        "query t=ALL: holt_winters(node_memory_free_bytes[10m], 0.5, 0.5)",
         "Prometheus 2.42 (Debian) vs 3.x: 3.0 renamed holt_winters to \
          double_exponential_smoothing; holt_winters is an unknown function in 3.x",
     ),
     (
-        "query t=BOTH: double_exponential_smoothing(node_memory_free_bytes[10m], 0.5, 0.5)",
+        "query t=ALL: double_exponential_smoothing(node_memory_free_bytes[10m], 0.5, 0.5)",
         "Prometheus 2.42 (Debian) vs 3.x: double_exponential_smoothing is 3.0's name for \
          holt_winters (unknown in 2.42); promlite returns the same values 2.42's holt_winters does",
     ),
     (
-        "query t=BOTH: last_over_time(rate(http_requests_total{job=\"web\", code=\"404\"}[2m])[5m:])",
+        "query t=ALL: last_over_time(rate(http_requests_total{job=\"web\", code=\"404\"}[2m])[5m:])",
         LEFT_OPEN_SUBQUERY,
     ),
     (
-        "query t=BOTH: max_over_time(deriv(node_memory_free_bytes[5m])[20m:2m])",
+        "query t=ALL: max_over_time(deriv(node_memory_free_bytes[5m])[20m:2m])",
         LEFT_OPEN_SUBQUERY,
     ),
-    ("query t=BOTH: limitk(2, queue_length)", EXPERIMENTAL),
-    ("query t=BOTH: sort_by_label(up, \"instance\")", EXPERIMENTAL),
-    ("query t=BOTH: mad_over_time(temperature_celsius[10m])", EXPERIMENTAL),
+    ("query t=ALL: limitk(2, queue_length)", EXPERIMENTAL),
     (
-        "query t=BOTH: {\"http_requests_total\", code=\"500\", job=\"api\", instance=\"10.0.0.1:8080\"}",
+        "query t=ALL: sum_over_time(queue_length{shard=\"1\"}[10m:2m] @ ⟨1200⟩)",
+        LEFT_OPEN_SUBQUERY,
+    ),
+    ("query t=ALL: sort_by_label(up, \"instance\")", EXPERIMENTAL),
+    ("query t=ALL: mad_over_time(temperature_celsius[10m])", EXPERIMENTAL),
+    (
+        "query t=ALL: {\"http_requests_total\", code=\"500\", job=\"api\", instance=\"10.0.0.1:8080\"}",
         "Prometheus 2.42 (Debian) vs 3.x: 3.0 accepts quoted (UTF-8) metric names inside the \
          braces; 2.42 reports a parse error",
-    ),
-    (
-        "query t=+3757s: topk(3, queue_length)",
-        "tie: three series hold the second-highest value; which of them topk keeps is not \
-         specified (it follows the order in which storage yields the series: 2.42 sorted by \
-         labels, promlite in insertion order)",
     ),
     ("query t=+1807s: label_replace(up, \"1bad\", \"x\", \"job\", \".*\")", UTF8_NAMES),
     ("query t=+1807s: count_values(\"bad-name\", up)", UTF8_NAMES),
     (
-        "query t=BOTH: rate(temperature_celsius[5m])",
+        "query t=ALL: rate(temperature_celsius[5m])",
         "Prometheus 2.42 (Debian) vs 3.x: 3.x adds the info annotation 'metric might not be a \
          counter, name does not end in _total/_sum/_count/_bucket' (2.42 has no infos)",
     ),
     (
         "query t=+1807s: sum by (job) (rate(http_requests_total[5m])) / on(job) http_requests_total",
-        "the error names the first two right-hand series found in the same match group; which \
-         two depends on the selector's series order, which Prometheus does not specify (2.42's \
-         merge querier yields them sorted by labels, promlite in insertion order); status, \
-         errorType and the rest of the message match",
+        MATCH_ORDER,
     ),
     ("query t=+1807s: increase(http_request_duration_seconds_count[1h])", EXTRAPOLATION),
+    (
+        "query_range [+7s,+3607s] step=300: increase(http_request_duration_seconds_count[1h])",
+        EXTRAPOLATION,
+    ),
+    (
+        "query_range [+7s,+3607s] step=300: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
+        EXTRAPOLATION,
+    ),
     (
         "query_range [+7s,+3607s] step=60: histogram_quantile(0.5, rate(http_request_duration_seconds_bucket{job=\"api\", instance=\"10.0.0.1:8080\"}[5m]))",
         EXTRAPOLATION,
     ),
-    ("query t=BOTH: quantile(1.5, queue_length)", QUANTILE_WARNING),
-    ("query t=BOTH: quantile(-1, queue_length)", QUANTILE_WARNING),
+    ("query t=ALL: quantile(1.5, queue_length)", QUANTILE_WARNING),
+    ("query t=ALL: quantile(-1, queue_length)", QUANTILE_WARNING),
     (
-        "query t=BOTH: histogram_quantile(NaN, sum by (le) (http_request_duration_seconds_bucket))",
+        "query t=ALL: histogram_quantile(NaN, sum by (le) (http_request_duration_seconds_bucket))",
         QUANTILE_WARNING,
     ),
     // Parse error texts.
@@ -135,11 +146,23 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          (2.42 ignores it); 3.x warns 'results truncated due to limit'",
     ),
     ("query_range [+7s,+3607s] step=60: up[5m]", RANGE_PARAM),
-    ("query_range [+7s,+3607s] step=60: \"str\"", RANGE_PARAM),
+    ("query_range [+7s,+3607s] step=300: \"hello\"", RANGE_PARAM),
+    ("query_range [+7s,+3607s] step=300: node_memory_free_bytes[1m]", RANGE_PARAM),
     (
-        "query_range [+7s,+3607s] step=60: sort(vector(0/0) or vector(1))",
-        "Prometheus 2.42 (Debian) vs 3.x: 3.x warns 'sort is ineffective for range queries \
-         since results are always ordered by labels'",
+        "query_range [+7s,+3607s] step=300: queue_length{shard=\"7\"}[2m] offset 1m",
+        RANGE_PARAM,
+    ),
+    ("query_range [+7s,+3607s] step=60: \"str\"", RANGE_PARAM),
+    ("query_range [+7s,+3607s] step=60: sort(vector(0/0) or vector(1))", SORT_RANGE),
+    ("query_range [+7s,+3607s] step=300: sort(queue_length{zone=\"a\"})", SORT_RANGE),
+    ("query_range [+7s,+3607s] step=300: sort_desc(queue_length{zone=\"b\"})", SORT_RANGE),
+    (
+        "query_range [+7s,+3607s] step=300: sort_desc(sum by (location) (temperature_celsius))",
+        SORT_RANGE,
+    ),
+    (
+        "query_range [+7s,+3607s] step=300: sort(count by (zone) (queue_length > 10))",
+        SORT_RANGE,
     ),
     ("series match[]={job=\"queue\"} limit=5", LIMIT),
     ("labels limit=3", LIMIT),
@@ -190,20 +213,28 @@ pub(crate) const TOLERANCE_NEEDED: &[&str] = &[
     // 3.x sums with Kahan compensation and computes avg as sum/count (falling
     // back to an incremental mean only on overflow); 2.42 adds plainly and
     // uses an incremental mean: last-digit differences.
-    "query t=BOTH: avg_over_time(queue_length{zone=\"a\"}[10m])",
-    "query t=BOTH: sum without (instance) (rate(http_requests_total[5m]))",
-    "query t=BOTH: avg by (zone) (queue_length)",
-    "query t=BOTH: stddev by (zone) (queue_length)",
-    "query t=BOTH: stdvar by (zone) (queue_length)",
-    "query t=BOTH: rate(http_requests_total[5m]) / ignoring(code) group_left sum without (code) (rate(http_requests_total[5m]))",
+    "query t=ALL: avg_over_time(queue_length{zone=\"a\"}[10m])",
+    "query t=ALL: sum without (instance) (rate(http_requests_total[5m]))",
+    "query t=ALL: avg by (zone) (queue_length)",
+    "query t=ALL: stddev by (zone) (queue_length)",
+    "query t=ALL: stdvar by (zone) (queue_length)",
+    "query t=ALL: rate(http_requests_total[5m]) / ignoring(code) group_left sum without (code) (rate(http_requests_total[5m]))",
     "query_range [+7s,+3607s] step=60: sum by (job) (rate(http_requests_total[5m]))",
     "query t=+3757s: sum(rate(http_requests_total[5m])) by (job)",
-    "query t=BOTH: sum by (method) (rate(http_requests_total[5m])) * on() group_left() scalar(count(up))",
-    "query t=BOTH: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
+    "query_range [+7s,+3607s] step=300: sum(rate(http_requests_total[5m])) by (job)",
+    "query_range [+7s,+3607s] step=300: avg_over_time(up[30m:])",
+    "query_range [+7s,+3607s] step=300: avg_over_time(gappy_gauge[45m] offset 10m)",
+    "query t=ALL: sum by (method) (rate(http_requests_total[5m])) * on() group_left() scalar(count(up))",
+    "query t=+1807s: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
+    "query t=+3757s: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
     "query_range [+7s,+3607s] step=900: sum by (job) (increase(http_requests_total[15m]))",
-    // Go's math.Log/Log10/Tanh are not correctly rounded; Rust uses the platform
+    // Go's math.Log/Log10/Tanh/Acosh/Sin/Cos are not correctly rounded; Rust uses the platform
     // libm: last-bit differences.
-    "query t=BOTH: ln(queue_length)",
-    "query t=BOTH: log10(node_memory_free_bytes)",
+    "query t=ALL: ln(queue_length)",
+    "query t=ALL: log10(node_memory_free_bytes)",
     "query t=+1807s: tanh(temperature_celsius / 10)",
+    "query_range [+7s,+3607s] step=300: tanh(temperature_celsius / 10)",
+    "query t=+3757s: acosh(queue_length{shard=\"6\"} + 1)",
+    "query_range [+7s,+3607s] step=300: acosh(queue_length{shard=\"6\"} + 1)",
+    "query_range [+7s,+3607s] step=300: sin(queue_length{shard=\"5\"}) + cos(queue_length{shard=\"5\"})",
 ];

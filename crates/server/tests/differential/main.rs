@@ -314,14 +314,15 @@ fn promlite_answers_as_prometheus_does() {
     drop(lite);
 }
 
-/// A known-difference label; `query t=BOTH: ` stands for both instant
-/// query times.
+/// A known-difference label; `query t=ALL: ` stands for both instant
+/// query times and the 5m-step range query.
 fn expand(label: &str) -> Vec<String> {
-    match label.strip_prefix("query t=BOTH: ") {
-        Some(expr) => ["+1807", "+3757"]
-            .iter()
-            .map(|t| format!("query t={t}s: {expr}"))
-            .collect(),
+    match label.strip_prefix("query t=ALL: ") {
+        Some(expr) => vec![
+            format!("query t=+1807s: {expr}"),
+            format!("query t=+3757s: {expr}"),
+            format!("query_range [+7s,+3607s] step=300: {expr}"),
+        ],
         None => vec![label.to_string()],
     }
 }

@@ -115,7 +115,6 @@ const INSTANT: &[&str] = &[
     "up and on(job) build_info",
     "up{job=\"node\"} or vector(0)",
     "queue_length unless queue_length > 25",
-    "sum by (job) (rate(http_requests_total[5m])) > on(job) group_left sum by (job, code) (rate(http_requests_total[5m]))",
     "vector(1) + vector(2)",
     "1 + 2 * 3",
     "2 ^ 3 ^ 2",
@@ -254,6 +253,10 @@ const INSTANT: &[&str] = &[
     // Errors.
     "up{",
     "sum(up",
+    // A many-to-many error: only evaluated as an instant query, since a
+    // 2.42 range query names the duplicates in Go map order.
+    "sum by (job) (rate(http_requests_total[5m])) > on(job) group_left sum by (job, code) (rate(http_requests_total[5m]))",
+
     "rate(up)",
     "foo bar",
     "http_requests_total * on(job) up",
@@ -448,6 +451,22 @@ pub(crate) fn cases(base: i64) -> Vec<Case> {
         .unwrap_or(INSTANT.len());
     for expr in &INSTANT[..errors_from] {
         instant(T_LATE, expr, &mut out);
+    }
+    // And as range queries (5m steps over the hour).
+    for expr in &INSTANT[..errors_from] {
+        out.push(case(
+            format!("query_range [+7s,+3607s] step=300: {expr}"),
+            get(
+                "/api/v1/query_range",
+                vec![
+                    p("query", abs(expr, base)),
+                    p("start", t(7)),
+                    p("end", t(3607)),
+                    p("step", "300"),
+                ],
+            ),
+            Norm::Query { ordered: true },
+        ));
     }
     for (off, expr) in INSTANT_AT {
         instant(*off, expr, &mut out);
