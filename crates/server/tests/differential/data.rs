@@ -395,3 +395,15 @@ pub(crate) fn bad_writes(base_ms: i64) -> Vec<(String, &'static str, Vec<u8>)> {
         ),
     ]
 }
+
+/// `fresh_gauge{job="fresh"}` at now - 45s, - 30s and - 15s (whole seconds).
+pub(crate) fn fresh_request(now_ms: i64) -> Vec<u8> {
+    let now = now_ms / 1000 * 1000;
+    let labels = [("__name__", "fresh_gauge"), ("job", "fresh")];
+    encode(
+        [45_000, 30_000, 15_000]
+            .iter()
+            .map(|ago| one_sample(&labels, now - ago, (ago / 1000) as f64))
+            .collect(),
+    )
+}

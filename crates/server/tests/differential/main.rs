@@ -203,17 +203,24 @@ fn promlite_answers_as_prometheus_does() {
     wait_ready(&client, &mut prom, dir.path());
     wait_ready(&client, &mut lite, dir.path());
 
-    // A recent base time, rounded to the minute, so Prometheus' head takes
-    // the samples: the data spans [base, base + 1h] and base + 1h <= now.
+    // A recent base time so Prometheus' head takes the samples: the data
+    // spans [base, base + 1h] and base + 1h <= now - 1m. It is rounded to
+    // ten minutes so that subquery steps (15s, 30s, 1m, 2m: absolute
+    // multiples) fall on the same data points in every run.
     let now_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let base_s = (now_s - 3600) / 60 * 60 - 60;
+    let base_s = (now_s - 3600 - 60) / 600 * 600;
     let dataset = data::dataset(base_s * 1000);
     let bodies = data::write_requests(&dataset);
     push(&client, &prom, &bodies);
     push(&client, &lite, &bodies);
+    // Samples within the last minute, for /federate (which looks back 5m
+    // from now; the hour above may have ended up to 11m ago).
+    let fresh = data::fresh_request(now_s * 1000);
+    push(&client, &prom, std::slice::from_ref(&fresh));
+    push(&client, &lite, std::slice::from_ref(&fresh));
     eprintln!(
         "pushed {} series in {} requests (base {base_s})",
         dataset.len(),

@@ -858,6 +858,11 @@ fn endpoints(base: i64, out: &mut Vec<Case>) {
             p("match[]", "build_info"),
         ],
     ));
+    out.push(exact(
+        "federate match[]={job=~\"fresh|node\"}",
+        "/federate",
+        vec![p("match[]", "{job=~\"fresh|node\"}")],
+    ));
     out.push(exact("federate without match[]", "/federate", vec![]));
     let post = |label: &str, path: &str, params: Vec<(String, String)>| {
         case(
