@@ -169,6 +169,11 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("label/shard/values limit=4", LIMIT),
     ("label/1bad/values", UTF8_NAMES),
     (
+        "label/U__location/values (3.x name escaping)",
+        "Prometheus 2.42 (Debian) vs 3.x: 3.x decodes U__-escaped label names in the path \
+         (U__location is location); 2.42 looks up a label literally named U__location",
+    ),
+    (
         "parse_query",
         "Prometheus 2.42 (Debian) vs 3.x: /api/v1/parse_query is new in 3.x (404 in 2.42)",
     ),

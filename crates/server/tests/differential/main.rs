@@ -13,6 +13,8 @@
 
 mod compare;
 mod data;
+mod endpoints;
+mod exprs;
 mod known;
 mod queries;
 
