@@ -215,9 +215,10 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
 /// Cases whose float results match only within the relative tolerance of
 /// 1e-9 (all other floats are bit-identical).
 pub(crate) const TOLERANCE_NEEDED: &[&str] = &[
-    // 3.x sums with Kahan compensation and computes avg as sum/count (falling
-    // back to an incremental mean only on overflow); 2.42 adds plainly and
-    // uses an incremental mean: last-digit differences.
+    // Prometheus 2.42 (Debian) vs 3.x: 3.x sums with Kahan compensation
+    // (sum, avg, stddev/stdvar, *_over_time) and computes avg as sum/count
+    // unless that overflows; 2.42 adds plainly and uses an incremental mean.
+    // The last digits differ wherever such a sum feeds the result.
     "query t=ALL: avg_over_time(queue_length{zone=\"a\"}[10m])",
     "query t=ALL: sum without (instance) (rate(http_requests_total[5m]))",
     "query t=ALL: avg by (zone) (queue_length)",
@@ -233,8 +234,9 @@ pub(crate) const TOLERANCE_NEEDED: &[&str] = &[
     "query t=+1807s: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
     "query t=+3757s: histogram_quantile(0.75, sum without (instance) (rate(http_request_duration_seconds_bucket[10m])))",
     "query_range [+7s,+3607s] step=900: sum by (job) (increase(http_requests_total[15m]))",
-    // Go's math.Log/Log10/Tanh/Acosh/Sin/Cos are not correctly rounded; Rust uses the platform
-    // libm: last-bit differences.
+    // Go's math package (Log, Log10, Tanh, Acosh, Sin, Cos) and the platform
+    // libm promlite calls are not both correctly rounded: last-bit
+    // differences.
     "query t=ALL: ln(queue_length)",
     "query t=ALL: log10(node_memory_free_bytes)",
     "query t=+1807s: tanh(temperature_celsius / 10)",
