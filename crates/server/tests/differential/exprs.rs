@@ -227,6 +227,11 @@ pub(crate) const INSTANT: &[&str] = &[
     "sort_by_label(up, \"instance\")",
     "mad_over_time(temperature_celsius[10m])",
     "vanished_gauge{instance=\"\"}",
+    "hour(temperature_celsius)",
+    "day_of_month(temperature_celsius)",
+    "year(-temperature_celsius)",
+    "up > on(job) build_info",
+    "up > bool on(job) build_info",
     "temperature_celsius{location=~\"東.*|Z.rich\"}",
     "temperature_celsius{location!~\"back.*|say.*\"}",
     // Literals.
