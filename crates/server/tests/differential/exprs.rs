@@ -232,6 +232,8 @@ pub(crate) const INSTANT: &[&str] = &[
     "year(-temperature_celsius)",
     "up > on(job) build_info",
     "up > bool on(job) build_info",
+    "stddev(vector(Inf))",
+    "stdvar(temperature_celsius or vector(-Inf))",
     "temperature_celsius{location=~\"東.*|Z.rich\"}",
     "temperature_celsius{location!~\"back.*|say.*\"}",
     // Literals.
