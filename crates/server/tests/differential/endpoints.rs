@@ -295,6 +295,52 @@ pub(crate) fn endpoints(base: i64, out: &mut Vec<Case>) {
         ),
         Norm::Stats,
     ));
+    // Every series/label endpoint with each selector and time range.
+    let selectors = [
+        "up",
+        "{job=\"api\"}",
+        "{__name__=~\"http_.*\"}",
+        "ended_gauge",
+        "vanished_gauge",
+        "gappy_gauge",
+        "{job=~\"gaps|gone\"}",
+        "up{instance=~\"node.*\"}",
+        "{location=~\".+\"}",
+        "{job=\"weather\",location!=\"plain\"}",
+        "{__name__=\"build_info\",version=~\"2.*\"}",
+        "{v=~\"a\\nb\"}",
+        "nonexistent",
+        "{job=\"\"}",
+        "{__name__=~\".+\",job!~\".*\"}",
+    ];
+    let ranges: [(&str, Option<(i64, i64)>); 4] = [
+        ("whole hour", Some((0, 3607))),
+        ("from +2500s", Some((2500, 3607))),
+        ("first 10m", Some((0, 600))),
+        ("no start/end", None),
+    ];
+    for path in [
+        "/api/v1/series",
+        "/api/v1/labels",
+        "/api/v1/label/job/values",
+        "/api/v1/label/__name__/values",
+        "/api/v1/label/instance/values",
+    ] {
+        for sel in selectors {
+            for (name, range) in ranges {
+                let mut params = vec![p("match[]", sel)];
+                if let Some((start, end)) = range {
+                    params.push(p("start", t(start)));
+                    params.push(p("end", t(end)));
+                }
+                let label = format!(
+                    "{} match[]={sel} {name}",
+                    path.trim_start_matches("/api/v1/")
+                );
+                out.push(exact(&label, path, params));
+            }
+        }
+    }
     out.push(exact("rules", "/api/v1/rules", vec![]));
     out.push(exact(
         "rules type=alert",
