@@ -8,6 +8,25 @@
 //! [`known::KNOWN_DIFFERENCES`] with its reason; any other difference fails
 //! the test, and so does a listed difference that no longer occurs.
 //!
+//! What is compared (see [`compare::Norm`]):
+//!
+//! * PromQL queries (`/query`, `/query_range`, GET and POST): status code,
+//!   `Content-Type` and the whole envelope (`status`, `errorType`, `error`,
+//!   `warnings`, `infos`, `data`). Instant vectors are sorted by labels,
+//!   as Prometheus leaves their order unspecified (under `sort*` only runs
+//!   of equal values are); matrices keep their order. Float strings that
+//!   are not bit-identical may differ by a relative 1e-9, and every case
+//!   that needed it is listed in [`known::TOLERANCE_NEEDED`].
+//! * Series, labels, label values, metadata, targets, exemplars, format
+//!   and parse query, rules, alerts, federation, walreplay, errors of
+//!   routing, disabled APIs and remote write: the whole body.
+//! * `status/flags`, `status/runtimeinfo`, `status/buildinfo`: the keys of
+//!   `data` only (versions, revisions, start times, paths and goroutine
+//!   counts differ by nature); `status/config`: both succeed;
+//!   `status/tsdb`: everything but `chunkCount` (head chunk layout), with
+//!   the names of tied entries in the top-10 lists masked;
+//!   `stats=all`: the structure of `data.stats`, not its timings.
+//!
 //! Without `/usr/bin/prometheus` the test prints SKIP and passes, unless
 //! `PROMLITE_REQUIRE_PEERS=1`.
 
