@@ -69,6 +69,9 @@ pub enum ParamError {
     /// `end` is before `start`.
     #[error("end timestamp must not be before start time")]
     EndBeforeStart,
+    /// `end` is before `start` in `query_exemplars`, whose text differs.
+    #[error("end timestamp must not be before start timestamp")]
+    ExemplarsEndBeforeStart,
     /// A zero or negative `step`.
     #[error(
         "zero or negative query resolution step widths are not accepted. Try a positive integer"
@@ -261,7 +264,7 @@ pub(crate) enum PlainError {
     BodyTooLarge(usize),
     #[error("decompressed request body too large: {size} bytes, limit {limit}")]
     DecodedTooLarge { size: usize, limit: usize },
-    #[error("{0}")]
+    #[error("{}", go_snappy_message(.0))]
     Snappy(#[from] snap::Error),
     #[error("{0}")]
     Proto(#[from] prost::DecodeError),
@@ -317,9 +320,35 @@ pub(crate) fn plain(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// The text of Go's `github.com/golang/snappy` error for a decoding
+/// failure, which Prometheus' receiver returns as is: the library knows
+/// only "too large" and "corrupt" (`ErrTooLarge`, `ErrCorrupt`).
+fn go_snappy_message(e: &snap::Error) -> &'static str {
+    match e {
+        snap::Error::TooBig { .. } => "snappy: decoded block is too large",
+        _ => "snappy: corrupt input",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snappy_errors_read_as_gos() {
+        let e = snap::raw::Decoder::new()
+            .decompress_vec(b"not snappy at all")
+            .unwrap_err();
+        assert_eq!(PlainError::from(e).to_string(), "snappy: corrupt input");
+        let big = snap::Error::TooBig {
+            given: u64::MAX,
+            max: 1,
+        };
+        assert_eq!(
+            PlainError::from(big).to_string(),
+            "snappy: decoded block is too large"
+        );
+    }
 
     #[test]
     fn json_escapes_html_like_go() {

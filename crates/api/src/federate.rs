@@ -95,8 +95,15 @@ async fn federate_inner(state: ApiState, req: Request) -> Result<String, PlainEr
 }
 
 /// Writes the samples grouped by metric name, each family as `untyped`,
-/// with external labels the series lacks appended.
+/// with external labels the series lacks appended. As in Prometheus, an
+/// empty `instance` counts as an external label unless one is configured,
+/// so that the federating server does not attach its own.
 fn encode(samples: &BTreeMap<Labels, (i64, f64)>, external: &Labels) -> String {
+    let mut external: Vec<(&str, &str)> = external.iter().map(|e| (e.name, e.value)).collect();
+    if !external.iter().any(|(n, _)| *n == "instance") {
+        external.push(("instance", ""));
+        external.sort_unstable();
+    }
     let mut by_name: BTreeMap<&str, Vec<(&Labels, i64, f64)>> = BTreeMap::new();
     for (l, (t, v)) in samples {
         match l.get(METRIC_NAME) {
@@ -118,9 +125,9 @@ fn encode(samples: &BTreeMap<Labels, (i64, f64)>, external: &Labels) -> String {
                 .filter(|lb| lb.name != METRIC_NAME && !lb.value.is_empty())
                 .map(|lb| (lb.name, lb.value))
                 .collect();
-            for e in external.iter() {
-                if !l.has(e.name) || l.get_or_empty(e.name).is_empty() {
-                    pairs.push((e.name, e.value));
+            for &(n, v) in &external {
+                if l.get_or_empty(n).is_empty() {
+                    pairs.push((n, v));
                 }
             }
             if !pairs.is_empty() {
@@ -172,7 +179,26 @@ mod tests {
         let s = encode(&m, &ext);
         assert_eq!(
             s,
-            "# TYPE up untyped\nup{job=\"a\\\"b\",zone=\"eu\"} 1 1000\nup{job=\"c\",zone=\"z1\"} 1e+06 2000\n"
+            "# TYPE up untyped\nup{job=\"a\\\"b\",instance=\"\",zone=\"eu\"} 1 1000\nup{job=\"c\",zone=\"z1\",instance=\"\"} 1e+06 2000\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_instance_is_attached_unless_configured() {
+        let mut m = BTreeMap::new();
+        m.insert(Labels::from_pairs(&[("__name__", "x")]), (1000, 2.0));
+        m.insert(
+            Labels::from_pairs(&[("__name__", "x"), ("instance", "h:1")]),
+            (1000, 3.0),
+        );
+        assert_eq!(
+            encode(&m, &Labels::default()),
+            "# TYPE x untyped\nx{instance=\"\"} 2 1000\nx{instance=\"h:1\"} 3 1000\n"
+        );
+        let ext = Labels::from_pairs(&[("instance", "fed")]);
+        assert_eq!(
+            encode(&m, &ext),
+            "# TYPE x untyped\nx{instance=\"fed\"} 2 1000\nx{instance=\"h:1\"} 3 1000\n"
         );
     }
 }

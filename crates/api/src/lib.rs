@@ -187,5 +187,6 @@ pub fn router(state: ApiState) -> Router {
         )
         .merge(gated)
         .method_not_allowed_fallback(lifecycle::method_not_allowed)
+        .fallback(lifecycle::not_found)
         .with_state(state)
 }

@@ -141,6 +141,11 @@ pub(crate) async fn cors(State(state): State<ApiState>, req: Request, next: Next
     res
 }
 
+/// 404 as Go's `http.NotFound` writes it, for paths no route serves.
+pub(crate) async fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "404 page not found\n".to_string())
+}
+
 /// 405 as Go's router writes it.
 pub(crate) async fn method_not_allowed() -> Response {
     plain(

@@ -68,6 +68,8 @@ fn query_opts(state: &ApiState, p: &Params) -> Result<QueryOpts> {
     let engine = Engine::new(EngineOpts {
         lookback_delta: lookback,
         timeout,
+        // The configuration's evaluation_interval, when the server set one.
+        default_subquery_step: state.inner.engine.default_subquery_step(),
         ..base.clone()
     });
     Ok(QueryOpts {
@@ -254,7 +256,7 @@ pub(crate) async fn query_exemplars(
     let start = time_param(&p, "start", crate::params::MIN_TIME)?;
     let end = time_param(&p, "end", crate::params::MAX_TIME)?;
     if end < start {
-        return Err(ApiError::BadData(ParamError::EndBeforeStart));
+        return Err(ApiError::BadData(ParamError::ExemplarsEndBeforeStart));
     }
     crate::params::parse_expr(p.get("query"))
         .map_err(|e| ApiError::BadData(ParamError::Parse(e)))?;
@@ -385,6 +387,16 @@ mod tests {
             seen.store(cancel.load(Ordering::Acquire), Ordering::Release);
             Err(promlite_promql::Error::Canceled)
         }
+    }
+
+    #[test]
+    fn queries_take_the_engines_configured_subquery_step() {
+        let st = state(1);
+        st.inner
+            .engine
+            .set_default_subquery_step(Duration::from_secs(15));
+        let o = query_opts(&st, &Params::default()).unwrap();
+        assert_eq!(o.engine.default_subquery_step(), Duration::from_secs(15));
     }
 
     #[test]

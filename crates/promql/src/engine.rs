@@ -1,6 +1,6 @@
 //! The engine: options, query entry points and the expression evaluator.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +40,10 @@ impl Default for EngineOpts {
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     opts: EngineOpts,
+    /// The default subquery step set from the configuration's
+    /// `evaluation_interval`, in milliseconds; 0 while unset (then
+    /// [`EngineOpts::default_subquery_step`] applies). Shared by clones.
+    default_step_ms: Arc<AtomicI64>,
 }
 
 /// A flag that cancels running queries when set.
@@ -48,7 +52,28 @@ pub type CancelFlag = Arc<AtomicBool>;
 impl Engine {
     /// An engine with `opts`.
     pub fn new(opts: EngineOpts) -> Self {
-        Engine { opts }
+        Engine {
+            opts,
+            default_step_ms: Arc::default(),
+        }
+    }
+
+    /// Sets the step of subqueries that give none, as Prometheus'
+    /// `promql.SetDefaultEvaluationInterval` does with the global
+    /// `evaluation_interval` on every configuration (re)load. Applies to
+    /// this engine and its clones; zero restores
+    /// [`EngineOpts::default_subquery_step`].
+    pub fn set_default_subquery_step(&self, step: Duration) {
+        let ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
+        self.default_step_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The step of subqueries that give none.
+    pub fn default_subquery_step(&self) -> Duration {
+        match self.default_step_ms.load(Ordering::Relaxed) {
+            ms if ms > 0 => Duration::from_millis(ms as u64),
+            _ => self.opts.default_subquery_step,
+        }
     }
 
     /// The engine's options.
@@ -135,6 +160,7 @@ impl Engine {
         let mut ev = Evaluator {
             queryable: q,
             opts: &self.opts,
+            default_subquery_step: self.default_subquery_step(),
             start,
             end,
             interval: step.max(1),
@@ -345,6 +371,8 @@ pub(crate) enum Val {
 pub(crate) struct Evaluator<'a> {
     pub(crate) queryable: &'a dyn Queryable,
     pub(crate) opts: &'a EngineOpts,
+    /// The step of subqueries that give none ([`Engine::default_subquery_step`]).
+    pub(crate) default_subquery_step: Duration,
     /// First step of the current (sub)evaluation.
     pub(crate) start: i64,
     /// Last step of the current (sub)evaluation.
@@ -576,6 +604,27 @@ mod tests {
         assert_eq!(m.len(), 1);
         let vals: Vec<f64> = m[0].points.iter().map(|p| p.v).collect();
         assert_eq!(vals, vec![0.0, 360.0, 720.0, 1080.0, 1440.0, 1800.0]);
+    }
+
+    #[test]
+    fn subquery_without_step_uses_the_configured_evaluation_interval() {
+        // Samples every minute; `[10m:]` at 10m takes the default step.
+        let e = Engine::default();
+        let q = "count_over_time(req_total{job=\"a\"}[10m:])";
+        assert_eq!(
+            vector(e.instant_query(&store(), q, 600_000).unwrap())[0].1,
+            10.0
+        );
+        // A clone (as the API holds) sees the configuration's interval.
+        let shared = e.clone();
+        e.set_default_subquery_step(Duration::from_secs(15));
+        assert_eq!(shared.default_subquery_step(), Duration::from_secs(15));
+        assert_eq!(
+            vector(shared.instant_query(&store(), q, 600_000).unwrap())[0].1,
+            40.0
+        );
+        e.set_default_subquery_step(Duration::ZERO);
+        assert_eq!(e.default_subquery_step(), Duration::from_secs(60));
     }
 
     #[test]

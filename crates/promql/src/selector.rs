@@ -286,7 +286,7 @@ impl Evaluator<'_> {
         let range = dur_ms(&sq.range);
         let step = match &sq.step {
             Some(s) if !s.is_zero() => dur_ms(s),
-            _ => dur_ms(&self.opts.default_subquery_step),
+            _ => dur_ms(&self.default_subquery_step),
         }
         .max(1);
         let (first, last) = match at {

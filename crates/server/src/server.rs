@@ -234,6 +234,10 @@ impl App {
         for w in &loaded.warnings {
             warn!("{w}");
         }
+        // Subqueries without a step use the evaluation interval, as
+        // Prometheus' SetDefaultEvaluationInterval (API and rules alike).
+        self.engine
+            .set_default_subquery_step(loaded.config.global.evaluation_interval.to_std());
         if self.scrape_enabled {
             self.scrape.apply_config(jobs);
             let disc = Discovery::start(&loaded.config, self.scrape.clone());

@@ -53,6 +53,22 @@ async fn healthy_and_ready() {
 }
 
 #[tokio::test]
+async fn unknown_paths_are_gos_404() {
+    let state = builder_for(fixture_db()).build();
+    state.set_ready(true);
+    let app = router(state);
+    for path in ["/api/v1/nonexistent", "/nonexistent"] {
+        let r = get(&app, path).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body.as_str()),
+            (404, "404 page not found\n"),
+            "{path}"
+        );
+        assert_eq!(r.content_type, "text/plain; charset=utf-8");
+    }
+}
+
+#[tokio::test]
 async fn lifecycle_is_forbidden_unless_enabled() {
     let app = app();
     for m in [Method::POST, Method::PUT] {

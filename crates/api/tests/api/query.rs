@@ -437,6 +437,13 @@ async fn exemplars_format_and_parse_query() {
     let app = app();
     let r = get(&app, "/api/v1/query_exemplars?query=up").await;
     assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
+    // Prometheus words this check differently from query_range's.
+    let r = get(&app, "/api/v1/query_exemplars?query=up&start=10&end=5").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        r#"{"status":"error","errorType":"bad_data","error":"end timestamp must not be before start timestamp"}"#
+    );
     let r = get(
         &app,
         &format!(

@@ -218,7 +218,7 @@ async fn federate_returns_latest_samples_as_text() {
     assert_eq!(
         r.body,
         format!(
-            "# TYPE fed untyped\nfed{{job=\"x\",zone=\"eu\"}} 2 {}\nfed{{job=\"y\",zone=\"z1\"}} 1e+06 {}\n",
+            "# TYPE fed untyped\nfed{{job=\"x\",instance=\"\",zone=\"eu\"}} 2 {}\nfed{{job=\"y\",zone=\"z1\",instance=\"\"}} 1e+06 {}\n",
             now - 10_000,
             now - 10_000
         )

@@ -70,7 +70,9 @@ pub(crate) fn calendar(name: &str, v: f64) -> Option<f64> {
     if v.is_nan() || v.is_infinite() {
         return Some(f64::NAN);
     }
-    let secs = v.floor() as i64;
+    // Go's time.Unix(int64(v), 0): the conversion truncates towards zero,
+    // so -0.5 is 1970-01-01T00:00:00 and -1.5 is one second before.
+    let secs = v.trunc() as i64;
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -101,4 +103,20 @@ pub(crate) fn calendar(name: &str, v: f64) -> Option<f64> {
         "year" => y as f64,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_truncates_fractional_seconds_towards_zero_as_go() {
+        assert_eq!(calendar("year", -0.5), Some(1970.0));
+        assert_eq!(calendar("hour", -0.5), Some(0.0));
+        assert_eq!(calendar("day_of_month", -0.999), Some(1.0));
+        assert_eq!(calendar("year", -1.5), Some(1969.0));
+        assert_eq!(calendar("minute", -1.5), Some(59.0));
+        assert_eq!(calendar("day_of_week", 0.9), Some(4.0));
+        assert_eq!(calendar("month", 5_000_000.7), Some(2.0));
+    }
 }
