@@ -568,6 +568,27 @@ impl Server {
         &self.app.rules
     }
 
+    /// Runs an instant query at `t_ms` and returns the typed result.
+    pub fn query(
+        &self,
+        expr: &str,
+        t_ms: i64,
+    ) -> promlite_promql::Result<promlite_promql::QueryResult> {
+        self.engine.instant_query(&self.app.db, expr, t_ms)
+    }
+
+    /// Runs a range query over `[start_ms, end_ms]` every `step_ms`.
+    pub fn query_range(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> promlite_promql::Result<promlite_promql::QueryResult> {
+        self.engine
+            .range_query(&self.app.db, expr, start_ms, end_ms, step_ms)
+    }
+
     /// Appends a series written in promqltest/promtool notation, e.g.
     /// `http_requests_total{job="a"} 0+10x100` or `up 1 1 _ 0 stale`: the
     /// k-th value gets timestamp `start_ms + k * step_ms`. Returns the

@@ -130,3 +130,33 @@ async fn a_bad_config_refuses_to_start() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_query_results_from_series_notation() {
+    let s = Server::start(no_scrape()).await.unwrap();
+    let n = s
+        .append_series(r#"http_requests_total{job="a"} 0+10x100"#, 0, 15_000)
+        .unwrap();
+    assert_eq!(n, 101);
+    let r = s.query("http_requests_total", 30_000).unwrap();
+    match r.value {
+        promlite_promql::Value::Vector(v) => {
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].v, 20.0);
+            assert_eq!(v[0].labels.get("job"), Some("a"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = s
+        .query_range("rate(http_requests_total[1m])", 60_000, 120_000, 30_000)
+        .unwrap();
+    match r.value {
+        promlite_promql::Value::Matrix(m) => {
+            assert_eq!(m.len(), 1);
+            assert_eq!(m[0].points.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.append_series("bad{ 1 2", 0, 1).is_err());
+    s.shutdown().await;
+}
