@@ -204,12 +204,15 @@ impl TsdbAdmin for Admin {
         self.dir.as_deref()
     }
 
-    fn delete_series(&self, _mint: i64, _maxt: i64, _m: &[Matcher]) -> Result<(), ProviderError> {
-        Err("delete_series is not supported by promlite yet (no tombstones)".into())
+    fn delete_series(&self, mint: i64, maxt: i64, m: &[Matcher]) -> Result<(), ProviderError> {
+        self.db
+            .delete_series(mint, maxt, m)
+            .map(|_| ())
+            .map_err(|e| ProviderError::from(e.to_string()))
     }
 
     fn clean_tombstones(&self) -> Result<(), ProviderError> {
-        // Nothing is ever deleted, so there are no tombstones to clean.
+        // delete_series rewrites blocks at once, so no tombstones wait for cleaning.
         Ok(())
     }
 }

@@ -362,6 +362,129 @@ impl Db {
         Ok(gone.len())
     }
 
+    /// Deletes the samples in `[mint, maxt]` of every series matching
+    /// `matchers` (`POST /api/v1/admin/tsdb/delete_series`). The head logs
+    /// tombstones to the WAL and rewrites its chunks; each persisted block
+    /// holding such samples is rewritten without them at once (what
+    /// Prometheus does later, on `clean_tombstones`). Returns the number of
+    /// samples removed from the head and the blocks.
+    pub fn delete_series(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[promlite_model::Matcher],
+    ) -> Result<usize> {
+        let _guard = self.inner.compaction.lock();
+        let mut removed = self.head().delete(mint, maxt, matchers)?;
+        let Some(dir) = self.inner.dir.clone() else {
+            return Ok(removed);
+        };
+        for b in self.blocks().iter() {
+            let m = b.meta();
+            if m.min_time > maxt || m.max_time <= mint {
+                continue;
+            }
+            removed += self.rewrite_block_without(&dir, b, mint, maxt, matchers)?;
+        }
+        Ok(removed)
+    }
+
+    /// Writes `block` again without the matching samples in `[mint, maxt]`
+    /// and replaces it. The new block lists the old one as its parent, so
+    /// that a crash between writing it and deleting the old one is repaired
+    /// at the next open.
+    fn rewrite_block_without(
+        &self,
+        dir: &Path,
+        block: &Arc<Block>,
+        mint: i64,
+        maxt: i64,
+        matchers: &[promlite_model::Matcher],
+    ) -> Result<usize> {
+        let matches = |l: &Labels| matchers.iter().all(|m| m.matches_labels(l));
+        // Only rewrite when something would actually go.
+        let mut hit = false;
+        for s in block.series() {
+            let (l, chunks) = s?;
+            if matches(&l)
+                && chunks
+                    .iter()
+                    .any(|c| c.min_time <= maxt && c.max_time >= mint)
+            {
+                hit = true;
+                break;
+            }
+        }
+        if !hit {
+            return Ok(0);
+        }
+        let m = block.meta();
+        let meta = NewBlockMeta {
+            min_time: m.min_time,
+            max_time: m.max_time,
+            compaction: BlockCompaction {
+                level: m.compaction.level,
+                sources: m.compaction.sources.clone(),
+                parents: vec![BlockDesc {
+                    ulid: m.ulid,
+                    min_time: m.min_time,
+                    max_time: m.max_time,
+                }],
+            },
+        };
+        let mut w = BlockWriter::create(dir, meta, &BlockWriterOptions::default())?;
+        let mut removed = 0usize;
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for s in block.series() {
+            let (l, chunks) = s?;
+            if !matches(&l)
+                || !chunks
+                    .iter()
+                    .any(|c| c.min_time <= maxt && c.max_time >= mint)
+            {
+                w.add_series(l, &chunks)?;
+                continue;
+            }
+            samples.clear();
+            for c in &chunks {
+                let mut it = crate::chunkenc::iterator(c.encoding, &c.data);
+                while promlite_storage::SampleIterator::next(&mut it)
+                    == promlite_storage::ValueType::Float
+                {
+                    samples.push(promlite_storage::SampleIterator::at(&it));
+                }
+            }
+            let before = samples.len();
+            samples.retain(|(t, _)| *t < mint || *t > maxt);
+            removed += before - samples.len();
+            let new_chunks: Vec<ChunkMeta<'_>> = samples
+                .chunks(crate::chunkenc::SAMPLES_PER_CHUNK as usize)
+                .map(|part| {
+                    ChunkMeta::owned(
+                        part[0].0,
+                        part[part.len() - 1].0,
+                        Encoding::Packed,
+                        crate::chunkenc::encode_packed(part),
+                    )
+                })
+                .collect();
+            w.add_series(l, &new_chunks)?;
+        }
+        let new_meta = w.finish()?;
+        let new_block = Arc::new(Block::open(&dir.join(new_meta.ulid.to_string()))?);
+        let mut blocks: Vec<Arc<Block>> = self
+            .blocks()
+            .iter()
+            .filter(|b| b.meta().ulid != m.ulid)
+            .cloned()
+            .collect();
+        blocks.push(new_block);
+        self.set_blocks(blocks);
+        remove_block_dir(block.dir())?;
+        info!(old = %m.ulid, new = %new_meta.ulid, removed, "block rewritten without deleted series");
+        Ok(removed)
+    }
+
     /// Writes a consistent copy of the database into `dir`: every block
     /// (hard-linked where possible, else copied) and, with `with_head`, the
     /// head's data as one more block. Backs `POST /api/v1/admin/tsdb/snapshot`.

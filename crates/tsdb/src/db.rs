@@ -346,8 +346,27 @@ impl Db {
                 }
             }
         }
-        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
-        Ok(blocks)
+        // A block that another block names as its parent was replaced by it
+        // (compaction or a rewrite) and only survived a crash: delete it.
+        let parents: std::collections::HashSet<ulid::Ulid> = blocks
+            .iter()
+            .flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid))
+            .collect();
+        let mut kept = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            if parents.contains(&b.meta().ulid) {
+                warn!(block = %b.dir().display(), "deleting a block already replaced by its child");
+                let dir = b.dir().to_path_buf();
+                drop(b);
+                if let Err(e) = fs::remove_dir_all(&dir) {
+                    warn!(block = %dir.display(), error = %e, "could not delete a replaced block");
+                }
+            } else {
+                kept.push(b);
+            }
+        }
+        kept.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+        Ok(kept)
     }
 
     /// The directory, or `None` in memory.

@@ -160,3 +160,41 @@ async fn typed_query_results_from_series_notation() {
     assert!(s.append_series("bad{ 1 2", 0, 1).is_err());
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_delete_series_removes_data() {
+    let s = Server::start(ServerOptions {
+        enable_admin_api: true,
+        ..no_scrape()
+    })
+    .await
+    .unwrap();
+    s.append_series(r#"gone{job="x"} 1x10"#, 0, 1_000).unwrap();
+    s.append_series(r#"kept{job="x"} 1x10"#, 0, 1_000).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/admin/tsdb/delete_series", s.url()))
+        .form(&[("match[]", "gone"), ("start", "0"), ("end", "100")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let v = get_json(&format!(
+        "{}/api/v1/series?match[]={{job=\"x\"}}&start=0&end=100",
+        s.url()
+    ))
+    .await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["__name__"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["kept"]);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/admin/tsdb/clean_tombstones", s.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    s.shutdown().await;
+}

@@ -104,6 +104,16 @@ impl HeadQuerier {
         }
     }
 
+    /// The matching series regardless of the querier's time range.
+    pub(crate) fn matching_series_all(&self, matchers: &[Matcher]) -> Result<Vec<Arc<MemSeries>>> {
+        let refs = postings_for_matchers(&HeadIndex(&self.head), matchers)?;
+        let series = &self.head.inner.series;
+        Ok(refs
+            .into_iter()
+            .filter_map(|r| series.get_by_ref(r))
+            .collect())
+    }
+
     fn matching_series(&self, matchers: &[Matcher]) -> Result<Vec<Arc<MemSeries>>> {
         if !self.overlaps() {
             return Ok(Vec::new());

@@ -110,7 +110,17 @@ impl Head {
                         }
                     }
                 }
-                ReplayRecord::Tombstones(_) => {}
+                ReplayRecord::Tombstones(ts) => {
+                    for t in ts {
+                        let series = match remap.get(&t.series_ref) {
+                            Some(m) => Some(m.clone()),
+                            None => inner.series.get_by_ref(t.series_ref),
+                        };
+                        if let Some(s) = series {
+                            s.data.lock().delete_range(t.mint, t.maxt, range);
+                        }
+                    }
+                }
             }
             Ok(())
         })?;

@@ -225,6 +225,42 @@ impl Head {
         inner.metrics.truncations.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Deletes the samples in `[mint, maxt]` of the series matching
+    /// `matchers`: logs tombstones to the WAL (so a replay deletes them
+    /// again), then rewrites the affected chunks. Returns the number of
+    /// samples removed.
+    pub fn delete(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[promlite_model::Matcher],
+    ) -> Result<usize> {
+        let q = self.head_querier(i64::MIN, i64::MAX);
+        let series = q.matching_series_all(matchers)?;
+        if series.is_empty() {
+            return Ok(0);
+        }
+        if let Some(wal) = &self.inner.wal {
+            let ts: Vec<crate::wal::Tombstone> = series
+                .iter()
+                .map(|s| crate::wal::Tombstone {
+                    series_ref: s.series_ref,
+                    mint,
+                    maxt,
+                })
+                .collect();
+            let mut buf = Vec::new();
+            crate::wal::record::encode_tombstones(&ts, &mut buf);
+            wal.log(&[&buf])?;
+        }
+        let range = self.inner.opts.block_range;
+        let mut removed = 0;
+        for s in series {
+            removed += s.data.lock().delete_range(mint, maxt, range);
+        }
+        Ok(removed)
+    }
+
     /// A querier over `[mint, maxt]`.
     pub fn head_querier(&self, mint: i64, maxt: i64) -> HeadQuerier {
         HeadQuerier::new(self.clone(), mint, maxt)

@@ -143,6 +143,46 @@ impl SeriesData {
         dropped
     }
 
+    /// Removes the samples in `[mint, maxt]`, re-encoding the chunks that
+    /// held them. Returns how many samples were removed.
+    pub(crate) fn delete_range(&mut self, mint: i64, maxt: i64, block_range: i64) -> usize {
+        let overlaps = |lo: i64, hi: i64| lo <= maxt && hi >= mint;
+        let any = self.closed.iter().any(|c| overlaps(c.min_t, c.max_t))
+            || self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.chunk.num_samples() > 0 && overlaps(o.min_t, o.chunk.last_t()));
+        if !any {
+            return 0;
+        }
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for c in &self.closed {
+            let mut it = crate::chunkenc::XorIterator::new(&c.data);
+            while promlite_storage::SampleIterator::next(&mut it)
+                == promlite_storage::ValueType::Float
+            {
+                samples.push(promlite_storage::SampleIterator::at(&it));
+            }
+        }
+        if let Some(o) = &self.open {
+            let mut it = o.chunk.iter();
+            while promlite_storage::SampleIterator::next(&mut it)
+                == promlite_storage::ValueType::Float
+            {
+                samples.push(promlite_storage::SampleIterator::at(&it));
+            }
+        }
+        let before = samples.len();
+        samples.retain(|(t, _)| *t < mint || *t > maxt);
+        let removed = before - samples.len();
+        self.closed.clear();
+        self.open = None;
+        for (t, v) in samples {
+            self.append(t, v, block_range);
+        }
+        removed
+    }
+
     /// Bytes of chunk data and bookkeeping held on the heap.
     pub(crate) fn heap_size(&self) -> usize {
         self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
