@@ -258,7 +258,7 @@ pub(crate) enum PlainError {
     Encoding(String),
     #[error("expected application/x-protobuf as the first (media) part, got {0} content-type")]
     ContentType(String),
-    #[error("{0} protobuf message is not accepted by this server; only prometheus.WriteRequest is accepted")]
+    #[error("{0} protobuf message is not accepted by this server; only prometheus.WriteRequest and io.prometheus.write.v2.Request are accepted")]
     ProtoMessage(String),
     #[error("request body too large: more than {0} bytes")]
     BodyTooLarge(usize),
@@ -278,6 +278,8 @@ pub(crate) enum PlainError {
     EmptyMatcher,
     #[error("{0}")]
     Parse(String),
+    #[error("invalid request: {0}")]
+    Decode(String),
 }
 
 impl PlainError {
@@ -294,6 +296,7 @@ impl PlainError {
             | PlainError::Proto(_)
             | PlainError::Append(_)
             | PlainError::EmptyMatcher
+            | PlainError::Decode(_)
             | PlainError::Parse(_) => StatusCode::BAD_REQUEST,
             PlainError::Storage(_) | PlainError::BodyRead(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -90,11 +90,12 @@ pub use providers::{
     RecordingRule, Rule, RuleGroup, RulesProvider, RuntimeInfo, StatusProvider, TargetHealth,
     TargetMetadata, TargetsProvider, TsdbAdmin, TsdbStat, TsdbStatus, WalReplayStatus,
 };
-/// The remote-write 1.0 protobuf messages (Prometheus' `prompb`), for
-/// senders and tests.
+/// The remote-write protobuf messages (Prometheus' `prompb`, and the 2.0
+/// `io.prometheus.write.v2` request), for senders and tests.
 pub mod prompb {
     pub use crate::remote_write::{
-        Exemplar, Label, MetricMetadata, Sample, TimeSeries, WriteRequest,
+        Exemplar, Label, MetricMetadata, Sample, TimeSeries, TimeSeriesV2, WriteRequest,
+        WriteRequestV2,
     };
 }
 pub use state::{ApiOptions, ApiState, ApiStateBuilder};

@@ -93,14 +93,46 @@ pub struct MetricMetadata {
     pub unit: String,
 }
 
+/// `io.prometheus.write.v2.Request` (Remote-Write 2.0): strings interned in
+/// `symbols`, series referring to them by index. Histograms, exemplars and
+/// metadata are not decoded and therefore ignored.
+#[derive(Clone, PartialEq, Message)]
+pub struct WriteRequestV2 {
+    /// The symbol table; index 0 is the empty string.
+    #[prost(string, repeated, tag = "4")]
+    pub symbols: Vec<String>,
+    /// The series.
+    #[prost(message, repeated, tag = "5")]
+    pub timeseries: Vec<TimeSeriesV2>,
+}
+
+/// `io.prometheus.write.v2.TimeSeries`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TimeSeriesV2 {
+    /// Name/value pairs as indices into `symbols`.
+    #[prost(uint32, repeated, tag = "1")]
+    pub labels_refs: Vec<u32>,
+    /// Samples in time order.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+}
+
+/// The protobuf message a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    V1,
+    V2,
+}
+
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
 /// Checks `Content-Type` and `Content-Encoding` as Prometheus does for
 /// remote write 1.0.
-fn check_headers(h: &HeaderMap) -> Result<(), PlainError> {
+fn check_headers(h: &HeaderMap) -> Result<Proto, PlainError> {
     let ct = header_str(h, header::CONTENT_TYPE);
+    let mut proto = Proto::V1;
     if !ct.is_empty() {
         let mut parts = ct.split(';');
         let media = parts.next().unwrap_or("").trim();
@@ -110,8 +142,12 @@ fn check_headers(h: &HeaderMap) -> Result<(), PlainError> {
         for param in parts {
             if let Some((k, v)) = param.split_once('=') {
                 let v = v.trim();
-                if k.trim().eq_ignore_ascii_case("proto") && v != "prometheus.WriteRequest" {
-                    return Err(PlainError::ProtoMessage(v.to_string()));
+                if k.trim().eq_ignore_ascii_case("proto") {
+                    proto = match v {
+                        "prometheus.WriteRequest" => Proto::V1,
+                        "io.prometheus.write.v2.Request" => Proto::V2,
+                        other => return Err(PlainError::ProtoMessage(other.to_string())),
+                    };
                 }
             }
         }
@@ -120,34 +156,134 @@ fn check_headers(h: &HeaderMap) -> Result<(), PlainError> {
     if !enc.is_empty() && !enc.eq_ignore_ascii_case("snappy") {
         return Err(PlainError::Encoding(enc.to_string()));
     }
-    Ok(())
+    Ok(proto)
 }
 
 /// Decompresses and decodes a body, refusing to inflate past `limit`.
 pub(crate) fn decode(body: &[u8], limit: usize) -> Result<WriteRequest, PlainError> {
+    let raw = decompress(body, limit)?;
+    Ok(WriteRequest::decode(raw.as_slice())?)
+}
+
+/// Snappy-decompresses a body, refusing to inflate past `limit` (snappy bombs).
+fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, PlainError> {
     let size = snap::raw::decompress_len(body)?;
     if size > limit {
         return Err(PlainError::DecodedTooLarge { size, limit });
     }
-    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
-    Ok(WriteRequest::decode(raw.as_slice())?)
+    Ok(snap::raw::Decoder::new().decompress_vec(body)?)
 }
 
 /// `POST /api/v1/write`.
 pub(crate) async fn write(State(state): State<ApiState>, req: Request) -> Response {
     match write_inner(state, req).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Some(w)) => w.response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn write_inner(state: ApiState, req: Request) -> Result<(), PlainError> {
+/// What a Remote-Write 2.0 request wrote, reported in the response headers
+/// the 2.0 specification requires.
+struct Written {
+    samples: usize,
+    /// Per-sample rejections (out of order, too old, ...), if any.
+    rejected: Vec<String>,
+}
+
+impl Written {
+    fn response(self) -> Response {
+        let headers = [
+            (
+                "X-Prometheus-Remote-Write-Samples-Written",
+                self.samples.to_string(),
+            ),
+            (
+                "X-Prometheus-Remote-Write-Histograms-Written",
+                "0".to_string(),
+            ),
+            (
+                "X-Prometheus-Remote-Write-Exemplars-Written",
+                "0".to_string(),
+            ),
+        ];
+        if self.rejected.is_empty() {
+            (StatusCode::NO_CONTENT, headers).into_response()
+        } else {
+            (StatusCode::BAD_REQUEST, headers, self.rejected.join("\n")).into_response()
+        }
+    }
+}
+
+/// Appends a 2.0 request. Unlike 1.0, samples the storage rejects are
+/// reported (400 with one line per sample) while the valid ones are kept,
+/// as Prometheus' 2.0 handler does; invalid label references fail the whole
+/// request.
+fn append_v2(
+    app: &dyn promlite_storage::Appendable,
+    wr: &WriteRequestV2,
+) -> Result<Written, PlainError> {
+    let mut a = app.appender();
+    let mut w = Written {
+        samples: 0,
+        rejected: Vec::new(),
+    };
+    for ts in &wr.timeseries {
+        let mut ls: Vec<Label> = Vec::with_capacity(ts.labels_refs.len() / 2);
+        if ts.labels_refs.len() % 2 != 0 {
+            let _ = a.rollback();
+            return Err(PlainError::Decode("labels_refs of odd length".into()));
+        }
+        for pair in ts.labels_refs.chunks(2) {
+            let (Some(n), Some(v)) = (
+                wr.symbols.get(pair[0] as usize),
+                wr.symbols.get(pair[1] as usize),
+            ) else {
+                let _ = a.rollback();
+                return Err(PlainError::Decode(format!(
+                    "labels_refs {pair:?} out of range of {} symbols",
+                    wr.symbols.len()
+                )));
+            };
+            ls.push(Label {
+                name: n.clone(),
+                value: v.clone(),
+            });
+        }
+        let Some(labels) = series_labels(&ls) else {
+            w.rejected
+                .push(format!("invalid labels for series: {ls:?}"));
+            continue;
+        };
+        let mut r = None;
+        for s in &ts.samples {
+            match a.append(r, &labels, s.timestamp, s.value) {
+                Ok(nr) => {
+                    r = Some(nr);
+                    w.samples += 1;
+                }
+                Err(e) if e.is_sample_rejection() => {
+                    w.rejected
+                        .push(format!("{e} for series {labels} at {}", s.timestamp));
+                }
+                Err(e) => {
+                    let _ = a.rollback();
+                    return Err(PlainError::Storage(e));
+                }
+            }
+        }
+    }
+    a.commit().map_err(PlainError::Storage)?;
+    Ok(w)
+}
+
+async fn write_inner(state: ApiState, req: Request) -> Result<Option<Written>, PlainError> {
     let opts = &state.inner.opts;
     if !opts.enable_remote_write_receiver {
         return Err(PlainError::RemoteWriteDisabled);
     }
     let (parts, body) = req.into_parts();
-    check_headers(&parts.headers)?;
+    let proto = check_headers(&parts.headers)?;
     let limit = opts.max_remote_write_body_bytes;
     let body: Bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
@@ -161,9 +297,16 @@ async fn write_inner(state: ApiState, req: Request) -> Result<(), PlainError> {
     })?;
     let decoded_limit = opts.max_remote_write_decoded_bytes;
     let appendable = state.inner.appendable.clone();
-    tokio::task::spawn_blocking(move || {
-        let wr = decode(&body, decoded_limit)?;
-        append(appendable.as_ref(), &wr)
+    tokio::task::spawn_blocking(move || match proto {
+        Proto::V1 => {
+            let wr = decode(&body, decoded_limit)?;
+            append(appendable.as_ref(), &wr).map(|()| None)
+        }
+        Proto::V2 => {
+            let raw = decompress(&body, decoded_limit)?;
+            let wr = WriteRequestV2::decode(raw.as_slice())?;
+            append_v2(appendable.as_ref(), &wr).map(Some)
+        }
     })
     .await
     .map_err(|e| PlainError::BodyRead(e.to_string()))?

@@ -169,7 +169,7 @@ async fn malformed_requests_are_rejected() {
         &app,
         write_req(
             Vec::new(),
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            "application/x-protobuf;proto=io.prometheus.write.v3.Request",
             "snappy",
         ),
     )
@@ -227,4 +227,112 @@ async fn federate_returns_latest_samples_as_text() {
     assert_eq!((r.status.as_u16(), r.body.as_str()), (200, ""));
     let r = get(&app, "/federate?match[]=sum(x)").await;
     assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
+    use promlite_api::prompb::{TimeSeriesV2, WriteRequestV2};
+    let app = receiver(ApiOptions::default());
+    let symbols: Vec<String> = [
+        "",
+        "__name__",
+        "rw2_metric",
+        "src",
+        "x",
+        "up",
+        "instance",
+        "a",
+        "job",
+        "api",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let wr = WriteRequestV2 {
+        symbols,
+        timeseries: vec![
+            TimeSeriesV2 {
+                labels_refs: vec![1, 2, 3, 4],
+                samples: vec![
+                    Sample {
+                        value: 1.0,
+                        timestamp: T0,
+                    },
+                    Sample {
+                        value: 2.0,
+                        timestamp: T0 + 15_000,
+                    },
+                ],
+            },
+            // `up` already has newer samples: this one is out of order.
+            TimeSeriesV2 {
+                labels_refs: vec![1, 5, 6, 7, 8, 9],
+                samples: vec![Sample {
+                    value: 5.0,
+                    timestamp: T0,
+                }],
+            },
+        ],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&wr.encode_to_vec())
+        .unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/write")
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .header(header::CONTENT_ENCODING, "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "2.0.0")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "the out-of-order sample is reported"
+    );
+    let h = |n: &str| {
+        resp.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        h("X-Prometheus-Remote-Write-Samples-Written").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        h("X-Prometheus-Remote-Write-Histograms-Written").as_deref(),
+        Some("0")
+    );
+    // The valid samples were kept.
+    let r = get(&app, "/api/v1/query?query=rw2_metric&time=1700000015").await;
+    assert!(r.body.contains(r#""value":[1700000015,"2"]"#), "{}", r.body);
+    // A reference past the symbol table is a 400 and writes nothing.
+    let bad = WriteRequestV2 {
+        symbols: vec!["".into(), "__name__".into()],
+        timeseries: vec![TimeSeriesV2 {
+            labels_refs: vec![1, 7],
+            samples: vec![Sample {
+                value: 1.0,
+                timestamp: T0,
+            }],
+        }],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&bad.encode_to_vec())
+        .unwrap();
+    let r = send(
+        &app,
+        write_req(
+            body,
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            "snappy",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("out of range"), "{}", r.body);
 }
