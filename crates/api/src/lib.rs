@@ -44,7 +44,8 @@
 //! | `/api/v1/rules`, `/alerts`, `/alertmanagers`, `/notifications` | GET |
 //! | `/api/v1/status/{config,flags,runtimeinfo,buildinfo,tsdb,walreplay}` | GET |
 //! | `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` | POST, PUT |
-//! | `/api/v1/write` (remote write 1.0) | POST |
+//! | `/api/v1/write` (remote write 1.0 and 2.0) | POST |
+//! | `/api/v1/read` (remote read: samples, streamed XOR chunks) | POST |
 //! | `/federate` | GET |
 //! | `/-/healthy`, `/-/ready` | GET, HEAD |
 //! | `/-/reload`, `/-/quit` | POST, PUT |
@@ -75,6 +76,7 @@ mod lifecycle;
 mod params;
 mod providers;
 mod query;
+mod remote_read;
 mod remote_write;
 mod series;
 mod state;
@@ -93,6 +95,10 @@ pub use providers::{
 /// The remote-write protobuf messages (Prometheus' `prompb`, and the 2.0
 /// `io.prometheus.write.v2` request), for senders and tests.
 pub mod prompb {
+    pub use crate::remote_read::{
+        Chunk, ChunkedReadResponse, ChunkedSeries, LabelMatcher, Query, QueryResult, ReadRequest,
+        ReadResponse,
+    };
     pub use crate::remote_write::{
         Exemplar, Label, MetricMetadata, Sample, TimeSeries, TimeSeriesV2, WriteRequest,
         WriteRequestV2,
@@ -157,6 +163,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/scrape_pools", get(targets::scrape_pools))
         .route("/notifications", get(targets::notifications))
         .route("/write", post(remote_write::write))
+        .route("/read", post(remote_read::read))
         .method_not_allowed_fallback(lifecycle::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

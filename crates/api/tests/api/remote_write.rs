@@ -336,3 +336,126 @@ async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("out of range"), "{}", r.body);
 }
+
+fn read_req(q: promlite_api::prompb::ReadRequest) -> Request<Body> {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&q.encode_to_vec())
+        .unwrap();
+    Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/read")
+        .header(header::CONTENT_TYPE, "application/x-protobuf")
+        .header(header::CONTENT_ENCODING, "snappy")
+        .header("X-Prometheus-Remote-Read-Version", "0.1.0")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn remote_read_answers_samples_and_streamed_chunks() {
+    use promlite_api::prompb::{
+        ChunkedReadResponse, LabelMatcher, Query, ReadRequest, ReadResponse,
+    };
+    use promlite_storage::{SampleIterator, ValueType};
+    let app = receiver(ApiOptions::default());
+    let wr = WriteRequest {
+        timeseries: vec![series(
+            &[("__name__", "rr_metric"), ("src", "x")],
+            &[(T0, 1.0), (T0 + 15_000, 2.0), (T0 + 30_000, f64::NAN)],
+        )],
+        metadata: Vec::new(),
+    };
+    assert_eq!(
+        send(
+            &app,
+            write_req(encode(&wr), "application/x-protobuf", "snappy")
+        )
+        .await
+        .status,
+        204
+    );
+    let query = Query {
+        start_timestamp_ms: T0,
+        end_timestamp_ms: T0 + 15_000,
+        matchers: vec![LabelMatcher {
+            r#type: 0,
+            name: "__name__".into(),
+            value: "rr_metric".into(),
+        }],
+    };
+    // SAMPLES.
+    let resp = tower::ServiceExt::oneshot(
+        app.clone(),
+        read_req(ReadRequest {
+            queries: vec![query.clone()],
+            accepted_response_types: vec![0],
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "snappy");
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let rr = ReadResponse::decode(
+        snap::raw::Decoder::new()
+            .decompress_vec(&body)
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap();
+    let ts = &rr.results[0].timeseries[0];
+    assert!(ts.labels.iter().any(|l| l.name == "src" && l.value == "x"));
+    let got: Vec<(i64, f64)> = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
+    assert_eq!(got, vec![(T0, 1.0), (T0 + 15_000, 2.0)], "inclusive range");
+    // STREAMED_XOR_CHUNKS: frames of uvarint length, CRC-32C, message.
+    let resp = tower::ServiceExt::oneshot(
+        app.clone(),
+        read_req(ReadRequest {
+            queries: vec![query],
+            accepted_response_types: vec![1, 0],
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("ChunkedReadResponse"));
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let (mut len, mut shift, mut pos) = (0usize, 0, 0);
+    loop {
+        let b = body[pos];
+        pos += 1;
+        len |= ((b & 0x7f) as usize) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    let msg = &body[pos + 4..pos + 4 + len];
+    assert_eq!(pos + 4 + len, body.len(), "one frame for one series");
+    let c = ChunkedReadResponse::decode(msg).unwrap();
+    let chunk = &c.chunked_series[0].chunks[0];
+    assert_eq!(chunk.r#type, 1);
+    let mut it = promlite_tsdb::chunkenc::XorIterator::new(&chunk.data);
+    let mut samples = vec![];
+    while it.next() == ValueType::Float {
+        samples.push(it.at());
+    }
+    assert_eq!(samples, vec![(T0, 1.0), (T0 + 15_000, 2.0)]);
+    // A malformed body is a 400.
+    let r = send(
+        &app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/read")
+            .body(Body::from(vec![1, 2, 3]))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+}

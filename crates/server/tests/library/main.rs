@@ -3,6 +3,7 @@
 
 mod alertmanager;
 mod fixtures;
+mod remote_read;
 
 use std::time::Duration;
 
