@@ -22,6 +22,7 @@ pub mod fixtures;
 pub mod logfmt;
 mod metrics;
 mod providers;
+mod remote_read;
 mod rules_glue;
 mod server;
 mod settings;

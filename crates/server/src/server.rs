@@ -164,6 +164,8 @@ pub(crate) struct App {
     pub(crate) notifier: promlite_notifier::Notifier,
     engine: Arc<Engine>,
     external_url: String,
+    /// The local storage plus `remote_read` stores, for queries.
+    fanout: crate::remote_read::Fanout,
 }
 
 impl App {
@@ -197,12 +199,13 @@ impl App {
         let res = res.and_then(|(loaded, jobs)| {
             let cfg = &loaded.config;
             let nopts = crate::rules_glue::notifier_options(cfg)?;
+            let remotes = crate::remote_read::Fanout::prepare(cfg)?;
             let ams = crate::rules_glue::alertmanager_sets(cfg)?;
             // Rules load last: a bad rule file fails the reload and the
             // previous rule set keeps running.
             let mut gopts = promlite_rules::GroupOptions::new(
                 self.engine.clone(),
-                Arc::new(self.db.clone()),
+                Arc::new(self.fanout.clone()),
                 Arc::new(self.db.clone()),
             );
             gopts.notifier = Some(Arc::new(crate::rules_glue::NotifierAdapter(
@@ -221,6 +224,7 @@ impl App {
             }
             self.notifier.set_options(nopts);
             self.notifier.set_alertmanagers(ams);
+            self.fanout.set(remotes);
             Ok((loaded, jobs))
         });
         let (loaded, jobs) = match res {
@@ -435,6 +439,7 @@ impl Server {
             notifier: notifier.clone(),
             engine: engine.clone(),
             external_url,
+            fanout: crate::remote_read::Fanout::new(db.clone()),
         });
         app.metrics
             .start_ts
@@ -472,37 +477,41 @@ impl Server {
                 .unwrap_or_default()
         };
         let retention = promlite_model::format_duration(opts.retention_time);
-        let api = ApiState::builder(Arc::new(db.clone()), Arc::new(db.clone()), engine.clone())
-            .options(ApiOptions {
-                lookback_delta: opts.query_lookback_delta,
-                query_timeout: opts.query_timeout,
-                max_concurrency: opts.query_max_concurrency.max(1),
-                enable_admin: opts.enable_admin_api,
-                enable_lifecycle: opts.enable_lifecycle,
-                enable_remote_write_receiver: opts.enable_remote_write_receiver,
-                external_labels,
-                ..ApiOptions::default()
-            })
-            .with_targets(Arc::new(providers::Targets {
-                scrape: scrape.clone(),
-            }))
-            .with_rules(Arc::new(crate::rules_glue::Rules {
-                manager: rules.clone(),
-                notifier: notifier.clone(),
-            }))
-            .with_status(Arc::new(providers::Status {
-                app: app.clone(),
-                flags: opts.flags.clone(),
-                retention,
-            }))
-            .with_admin(Arc::new(providers::Admin {
-                db: db.clone(),
-                dir: match &opts.storage {
-                    Storage::Dir(d) => Some(d.clone()),
-                    Storage::InMemory => None,
-                },
-            }))
-            .build();
+        let api = ApiState::builder(
+            Arc::new(app.fanout.clone()),
+            Arc::new(db.clone()),
+            engine.clone(),
+        )
+        .options(ApiOptions {
+            lookback_delta: opts.query_lookback_delta,
+            query_timeout: opts.query_timeout,
+            max_concurrency: opts.query_max_concurrency.max(1),
+            enable_admin: opts.enable_admin_api,
+            enable_lifecycle: opts.enable_lifecycle,
+            enable_remote_write_receiver: opts.enable_remote_write_receiver,
+            external_labels,
+            ..ApiOptions::default()
+        })
+        .with_targets(Arc::new(providers::Targets {
+            scrape: scrape.clone(),
+        }))
+        .with_rules(Arc::new(crate::rules_glue::Rules {
+            manager: rules.clone(),
+            notifier: notifier.clone(),
+        }))
+        .with_status(Arc::new(providers::Status {
+            app: app.clone(),
+            flags: opts.flags.clone(),
+            retention,
+        }))
+        .with_admin(Arc::new(providers::Admin {
+            db: db.clone(),
+            dir: match &opts.storage {
+                Storage::Dir(d) => Some(d.clone()),
+                Storage::InMemory => None,
+            },
+        }))
+        .build();
         // The WAL was replayed before we got here.
         api.set_ready(true);
         *slot.write() = Some(build_router(api, app.clone()));

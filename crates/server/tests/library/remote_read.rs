@@ -124,3 +124,117 @@ async fn prometheus_reads_promlite_over_remote_read() {
     assert!(inc > 19.0 && inc < 21.0, "{v}");
     s.shutdown().await;
 }
+
+fn start_prometheus(dir: &std::path::Path, config: &str) -> (Kill, String) {
+    std::fs::write(dir.join("p.yml"), config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("/usr/bin/prometheus")
+        .arg(format!("--config.file={}", dir.join("p.yml").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (Kill(child), format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promlite_queries_include_a_remote_read_store() {
+    use prost::Message;
+    if !std::path::Path::new("/usr/bin/prometheus").exists() {
+        assert!(
+            std::env::var("PROMLITE_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "prometheus is required"
+        );
+        eprintln!("SKIP promlite_queries_include_a_remote_read_store: prometheus not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_p, prom) = start_prometheus(dir.path(), "global:\n  scrape_interval: 1m\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{prom}/-/ready"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Data that only the remote store has.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let t0 = now - 5 * 60_000;
+    let wr = promlite_api::prompb::WriteRequest {
+        timeseries: vec![promlite_api::prompb::TimeSeries {
+            labels: vec![
+                promlite_api::prompb::Label {
+                    name: "__name__".into(),
+                    value: "remote_only".into(),
+                },
+                promlite_api::prompb::Label {
+                    name: "job".into(),
+                    value: "far".into(),
+                },
+            ],
+            samples: (0..20)
+                .map(|i| promlite_api::prompb::Sample {
+                    value: i as f64,
+                    timestamp: t0 + i * 15_000,
+                })
+                .collect(),
+            exemplars: vec![],
+        }],
+        metadata: vec![],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&wr.encode_to_vec())
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{prom}/api/v1/write"))
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let cfg = format!(
+        "remote_read:\n  - url: {prom}/api/v1/read\n    read_recent: true\n  - url: {prom}/api/v1/read\n    name: gated\n    required_matchers:\n      job: never\n"
+    );
+    let s = Server::start(ServerOptions {
+        config: ConfigSource::Text(cfg),
+        scrape: false,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let t = (t0 + 19 * 15_000) as f64 / 1000.0;
+    let v: serde_json::Value = reqwest::get(format!(
+        "{}/api/v1/query?query=remote_only&time={t}",
+        s.url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let r = v["data"]["result"].as_array().expect("result");
+    // Once, although two remotes are configured: the second requires job="never".
+    assert_eq!(r.len(), 1, "{v}");
+    assert_eq!(r[0]["value"][1], "19");
+    assert_eq!(r[0]["metric"]["job"], "far");
+    s.shutdown().await;
+}
