@@ -130,13 +130,16 @@ fn to_matchers(ms: &[LabelMatcher]) -> Result<Vec<Matcher>, String> {
         .collect()
 }
 
+/// A series' labels and samples.
+type SeriesSamples = (Labels, Vec<(i64, f64)>);
+
 /// The series of one query, external labels added (as Prometheus does).
 fn select(
     q: &dyn Queryable,
     query: &Query,
     external: &Labels,
     budget: &mut usize,
-) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, String> {
+) -> Result<Vec<SeriesSamples>, String> {
     let mut ms = to_matchers(&query.matchers)?;
     // Matchers on external labels are satisfied by them: drop them.
     ms.retain(|m| {
