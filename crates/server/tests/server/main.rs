@@ -230,6 +230,20 @@ fn quit_and_sigterm_shut_down_cleanly_keeping_data() {
 }
 
 #[test]
+fn deploy_examples_are_valid_configs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    for f in [
+        "prometheus.yml",
+        "remote-write/thanos-receive.yml",
+        "remote-write/mimir.yml",
+        "remote-write/victoriametrics.yml",
+    ] {
+        let out = Command::new(BIN).args(["check", "config"]).arg(root.join(f)).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{f}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
 fn check_config_exit_codes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config");
     let ok = Command::new(BIN)
