@@ -319,16 +319,53 @@ impl<'a> XorIterator<'a> {
         if self.read >= self.total {
             return false;
         }
-        let ok = match self.read {
-            0 => match self.r.read_varint() {
+        if self.read >= 2 {
+            // The common case first: a delta-of-delta field and a value.
+            let w = self.r.peek();
+            if w >> 62 == 0 {
+                // '0' '0': same interval, same value (constant series).
+                self.t = self.t.wrapping_add(self.t_delta as i64);
+                self.r.skip(2);
+                if self.r.overrun() {
+                    self.fail();
+                    return false;
+                }
+                self.read += 1;
+                return true;
+            }
+            let (dod, used) = self.read_dod(w);
+            self.t_delta = self.t_delta.wrapping_add(dod as u64);
+            self.t = self.t.wrapping_add(self.t_delta as i64);
+            let ok = if used == 0 {
+                let w = self.r.peek();
+                self.val.read_at(&mut self.r, w, 0)
+            } else {
+                self.val.read_at(&mut self.r, w, used)
+            };
+            if !ok || self.r.overrun() {
+                self.fail();
+                return false;
+            }
+            self.read += 1;
+            return true;
+        }
+        self.advance_first()
+    }
+
+    /// The first two samples, which carry full values and deltas.
+    #[cold]
+    fn advance_first(&mut self) -> bool {
+        let ok = if self.read == 0 {
+            match self.r.read_varint() {
                 Some(t) => {
                     self.t = t;
                     self.val.v = self.r.read_bits(64);
                     true
                 }
                 None => false,
-            },
-            1 => match self.r.read_uvarint() {
+            }
+        } else {
+            match self.r.read_uvarint() {
                 Some(td) => {
                     self.t_delta = td;
                     self.t = self.t.wrapping_add(td as i64);
@@ -336,18 +373,6 @@ impl<'a> XorIterator<'a> {
                     self.val.read_at(&mut self.r, w, 0)
                 }
                 None => false,
-            },
-            _ => {
-                let w = self.r.peek();
-                let (dod, used) = self.read_dod(w);
-                self.t_delta = self.t_delta.wrapping_add(dod as u64);
-                self.t = self.t.wrapping_add(self.t_delta as i64);
-                if used == 0 {
-                    let w = self.r.peek();
-                    self.val.read_at(&mut self.r, w, 0)
-                } else {
-                    self.val.read_at(&mut self.r, w, used)
-                }
             }
         };
         if !ok || self.r.overrun() {
