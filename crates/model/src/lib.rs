@@ -36,4 +36,4 @@ pub use relabel::{
     DEFAULT_RELABEL_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR,
 };
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
-pub use time::format_rfc3339_millis;
+pub use time::{civil_from_days, format_rfc3339_millis};

@@ -168,25 +168,11 @@ pub(crate) fn query_escape(s: &str) -> String {
     o
 }
 
-/// Days since 1970-01-01 to (year, month, day).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Go's `time.Time.String()` of a UTC time given in nanoseconds.
 pub(crate) fn go_time(ns: i128) -> String {
     let secs = ns.div_euclid(1_000_000_000) as i64;
     let frac = ns.rem_euclid(1_000_000_000) as u32;
-    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let (y, mo, d) = promlite_model::civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
     let mut s = format!(
         "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}",

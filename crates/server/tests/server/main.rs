@@ -238,8 +238,17 @@ fn deploy_examples_are_valid_configs() {
         "remote-write/mimir.yml",
         "remote-write/victoriametrics.yml",
     ] {
-        let out = Command::new(BIN).args(["check", "config"]).arg(root.join(f)).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{f}: {}", String::from_utf8_lossy(&out.stdout));
+        let out = Command::new(BIN)
+            .args(["check", "config"])
+            .arg(root.join(f))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
