@@ -101,6 +101,7 @@ pub(crate) fn render(
     db: &Db,
     scrape: &ScrapeManager,
     notifier: &promlite_notifier::Notifier,
+    rules: &promlite_rules::RuleManager,
     m: &ServerMetrics,
 ) -> String {
     let mut o = Out(String::with_capacity(8192));
@@ -233,6 +234,39 @@ pub(crate) fn render(
     ];
     for (name, kind, help, v) in nmetrics {
         o.one(name, kind, help, v);
+    }
+    let groups = rules.groups();
+    let gauges: [(&str, &str); 4] = [
+        (
+            "prometheus_rule_group_last_evaluation_timestamp_seconds",
+            "The timestamp of the last rule group evaluation in seconds.",
+        ),
+        (
+            "prometheus_rule_group_last_duration_seconds",
+            "The duration of the last rule group evaluation.",
+        ),
+        (
+            "prometheus_rule_group_interval_seconds",
+            "The interval of a rule group.",
+        ),
+        ("prometheus_rule_group_rules", "The number of rules."),
+    ];
+    for (k, (name, help)) in gauges.iter().enumerate() {
+        o.family(name, "gauge", help);
+        for g in &groups {
+            let g = g.lock();
+            let label = format!(
+                "rule_group={:?}",
+                format!("{};{}", g.file().display(), g.name())
+            );
+            let v = match k {
+                0 => g.last_evaluation_ms() as f64 / 1000.0,
+                1 => g.evaluation_duration().as_secs_f64(),
+                2 => g.interval_ms() as f64 / 1000.0,
+                _ => g.rules().len() as f64,
+            };
+            o.sample(name, &label, v);
+        }
     }
     o.family(
         "prometheus_http_requests_total",

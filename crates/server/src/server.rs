@@ -265,7 +265,13 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics::render(&app.db, &app.scrape, &app.notifier, &app.metrics),
+        metrics::render(
+            &app.db,
+            &app.scrape,
+            &app.notifier,
+            &app.rules,
+            &app.metrics,
+        ),
     )
 }
 
