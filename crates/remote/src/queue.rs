@@ -120,15 +120,9 @@ impl QueueManager {
         let mut window = RateWindow::new(&self);
         loop {
             tokio::select! {
+                // Ticks first: a watcher with a backlog is always ready.
                 biased;
                 _ = stop.cancelled() => break,
-                b = rx.recv() => {
-                    let Some(b) = b else { break };
-                    tokio::select! {
-                        _ = self.dispatch(b) => {}
-                        _ = stop.cancelled() => break,
-                    }
-                }
                 _ = save.tick() => self.save(&mut last_saved),
                 _ = reshard.tick() => {
                     let desired = window.desired(&self);
@@ -144,6 +138,13 @@ impl QueueManager {
                         self.save(&mut last_saved);
                     }
                     window = RateWindow::new(&self);
+                }
+                b = rx.recv() => {
+                    let Some(b) = b else { break };
+                    tokio::select! {
+                        _ = self.dispatch(b) => {}
+                        _ = stop.cancelled() => break,
+                    }
                 }
             }
         }
@@ -185,17 +186,21 @@ impl QueueManager {
         }
         let counts: Vec<u64> = per.iter().map(|v| v.len() as u64).collect();
         self.progress.dispatch(&counts, b.next);
-        for (shard, chunk) in self.shards.iter().zip(per) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let want = permits_for(chunk.len(), self.queue.capacity);
-            match shard.permits.acquire_many(want).await {
-                Ok(p) => p.forget(),
-                Err(_) => return,
-            }
-            if shard.tx.send(chunk).is_err() {
-                debug!("remote-write shard is gone");
+        // Pieces of at most `capacity` samples, so that a shard never
+        // holds more than its capacity in its queue.
+        let piece = self.queue.capacity.max(1);
+        for (shard, mut chunk) in self.shards.iter().zip(per) {
+            while !chunk.is_empty() {
+                let rest = chunk.split_off(chunk.len().min(piece));
+                let want = permits_for(chunk.len(), self.queue.capacity);
+                match shard.permits.acquire_many(want).await {
+                    Ok(p) => p.forget(),
+                    Err(_) => return,
+                }
+                if shard.tx.send(chunk).is_err() {
+                    debug!("remote-write shard is gone");
+                }
+                chunk = rest;
             }
         }
     }
