@@ -429,7 +429,7 @@ async fn deleted_segments_are_replaced_by_the_checkpoint() {
     // Samples at or after the head's new minimum time come from the
     // checkpoint and the remaining segments; older ones are gone.
     let mint = db.head().min_time().unwrap() / 1000;
-    assert!(mint >= 10 && mint < 29, "{mint}");
+    assert!((10..29).contains(&mint), "{mint}");
     let want = 5 * (30 - mint) as usize;
     assert!(
         wait_until(Duration::from_secs(10), || r.total() >= want).await,
