@@ -31,6 +31,9 @@ pub struct RemoteMetrics {
     pub samples_pending: AtomicI64,
     /// Compressed request bytes acknowledged.
     pub bytes_total: AtomicU64,
+    /// Series in the WAL watcher's label cache (not rendered; for
+    /// debugging and tests).
+    pub series_cached: AtomicU64,
 }
 
 /// Counters (`_total`) among the names [`RemoteMetrics::samples`] returns.

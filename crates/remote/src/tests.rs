@@ -487,3 +487,41 @@ async fn apply_keeps_unchanged_endpoints_and_restarts_changed_ones() {
     w.stop().await;
     assert_eq!(rx.recv.total(), 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_dropped_by_the_head_leave_the_cache_after_a_checkpoint() {
+    let rx = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            wal_segment_size: 4 << 10,
+            block_range: 10_000,
+            ..DbOptions::default()
+        },
+    )
+    .unwrap();
+    let w = start(fast_settings(&rx.url), dir.path());
+    let m = w.metrics()[0].clone();
+    // Ten short-lived series, then five that keep going.
+    append(&db, 10, 0, 2);
+    append(&db, 5, 2, 38);
+    let r = rx.recv.clone();
+    assert!(wait_until(Duration::from_secs(10), || r.total() >= 20 + 5 * 38).await);
+    assert_eq!(m.series_cached.load(Ordering::Relaxed), 10);
+    db.compact().unwrap();
+    // New segments after the checkpoint make the watcher move on.
+    append(&db, 5, 40, 40);
+    assert!(
+        wait_until(Duration::from_secs(10), || m
+            .series_cached
+            .load(Ordering::Relaxed)
+            == 5)
+        .await,
+        "{}",
+        m.series_cached.load(Ordering::Relaxed)
+    );
+    assert!(wait_until(Duration::from_secs(10), || r.total() >= 20 + 5 * 78).await);
+    w.stop().await;
+    assert_eq!(rx.recv.total(), 20 + 5 * 78);
+}

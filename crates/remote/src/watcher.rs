@@ -57,7 +57,11 @@ pub(crate) struct Watcher {
     pub(crate) poll_interval: Duration,
     pub(crate) metrics: Arc<RemoteMetrics>,
     pub(crate) cancel: CancellationToken,
-    series: HashMap<u64, SeriesLabels>,
+    /// Series labels and the segment (or checkpoint) their record was
+    /// last read from.
+    series: HashMap<u64, (SeriesLabels, u64)>,
+    /// The checkpoint the series cache was last trimmed with.
+    gc_checkpoint: Option<u64>,
     out: Vec<QueuedSample>,
     next: Key,
     sent_next: Key,
@@ -94,6 +98,7 @@ impl Watcher {
             metrics,
             cancel,
             series: HashMap::new(),
+            gc_checkpoint: None,
             out: Vec::new(),
             next: start,
             sent_next: start,
@@ -156,6 +161,7 @@ impl Watcher {
         };
         if let Some((n, path)) = &cp {
             self.read_checkpoint(*n, path, cp_samples.then_some(from), tx)?;
+            self.gc_checkpoint = Some(*n);
         }
         // Series of segments before the start.
         for &s in segs.iter().filter(|&&s| seg_start.is_some_and(|st| s < st)) {
@@ -167,7 +173,7 @@ impl Watcher {
                 if RecordType::of(rec) == Some(RecordType::Series) {
                     record::decode_series(rec, &mut self.scratch_series)
                         .map_err(|e| self.wal_err(e))?;
-                    self.store_series();
+                    self.store_series(s);
                 }
             }
         }
@@ -229,6 +235,7 @@ impl Watcher {
                     warn!(error = %e, segment = seg, "torn record at the end of a WAL segment; continuing with the next segment");
                 }
                 seg += 1;
+                self.trim_series(seg)?;
                 self.next = self.next.max(Key {
                     segment: seg,
                     offset: 0,
@@ -287,7 +294,7 @@ impl Watcher {
                 (Some(RecordType::Series), _) => {
                     record::decode_series(&rec, &mut self.scratch_series)
                         .map_err(|e| self.wal_err(e))?;
-                    self.store_series();
+                    self.store_series(n);
                 }
                 (Some(RecordType::Samples), Some(from)) => {
                     record::decode_samples(&rec, &mut self.scratch_samples)
@@ -332,7 +339,7 @@ impl Watcher {
             Some(RecordType::Series) => {
                 record::decode_series(rec, &mut self.scratch_series)
                     .map_err(|e| self.wal_err(e))?;
-                self.store_series();
+                self.store_series(seg);
             }
             Some(RecordType::Samples) => {
                 let rec_key = Key {
@@ -377,7 +384,7 @@ impl Watcher {
         }
         RemoteMetrics::raise(&self.metrics.highest_timestamp_ms, s.t);
         let labels = match self.series.get(&s.series_ref) {
-            Some(Some(l)) => l.clone(),
+            Some((Some(l), _)) => l.clone(),
             // Dropped by relabeling, or a series whose record is gone.
             _ => {
                 RemoteMetrics::add(&self.metrics.samples_dropped_total, 1);
@@ -402,14 +409,59 @@ impl Watcher {
         });
     }
 
-    fn store_series(&mut self) {
+    fn store_series(&mut self, segment: u64) {
         let series = std::mem::take(&mut self.scratch_series);
         for s in &series {
-            let l = process_labels(&s.labels, &self.external_labels, &self.relabel);
-            self.series.insert(s.series_ref, l);
+            match self.series.get_mut(&s.series_ref) {
+                // Same reference, same labels: only note where it was seen.
+                Some((_, seen)) => *seen = (*seen).max(segment),
+                None => {
+                    let l = process_labels(&s.labels, &self.external_labels, &self.relabel);
+                    self.series.insert(s.series_ref, (l, segment));
+                }
+            }
         }
+        self.metrics.series_cached.store(
+            self.series.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.scratch_series = series;
         self.scratch_series.clear();
+    }
+
+    /// Once every segment up to a newer checkpoint `n` has been read
+    /// (`seg > n`), drops the series the head dropped: those not in the
+    /// checkpoint and not seen since (Prometheus' `SeriesReset`).
+    fn trim_series(&mut self, seg: u64) -> Result<()> {
+        let cp = wal::last_checkpoint(&self.dir).map_err(|e| self.wal_err(e))?;
+        let Some((n, path)) = cp else {
+            return Ok(());
+        };
+        if n >= seg || self.gc_checkpoint.is_some_and(|g| g >= n) {
+            return Ok(());
+        }
+        let mut r = WalReader::open(&path).map_err(|e| self.wal_err(e))?;
+        while let Some(rec) = r.next_record().map_err(|e| self.wal_err(e))? {
+            if RecordType::of(rec) == Some(RecordType::Series) {
+                record::decode_series(rec, &mut self.scratch_series)
+                    .map_err(|e| self.wal_err(e))?;
+                self.store_series(n);
+            }
+        }
+        let before = self.series.len();
+        self.series.retain(|_, (_, seen)| *seen >= n);
+        self.gc_checkpoint = Some(n);
+        self.metrics.series_cached.store(
+            self.series.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        info!(
+            checkpoint = n,
+            removed = before - self.series.len(),
+            series = self.series.len(),
+            "trimmed the remote-write series cache after a WAL checkpoint"
+        );
+        Ok(())
     }
 
     /// Sends what was read. With `force`, sends the new `next` even
