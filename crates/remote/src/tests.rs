@@ -525,3 +525,58 @@ async fn series_dropped_by_the_head_leave_the_cache_after_a_checkpoint() {
     w.stop().await;
     assert_eq!(rx.recv.total(), 20 + 5 * 78);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_segment_is_skipped_after_sending_what_precedes_it() {
+    let rx = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path(), 4 << 10);
+        append(&db, 20, 0, 60);
+        db.close().unwrap();
+    }
+    let wal = dir.path().join("wal");
+    let segs = promlite_tsdb::wal::list_segments(&wal).unwrap();
+    assert!(segs.len() >= 3, "{segs:?}");
+    let p = promlite_tsdb::wal::segment_path(&wal, segs[1]);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&p, bytes).unwrap();
+    let w = start(fast_settings(&rx.url), dir.path());
+    let r = rx.recv.clone();
+    // The last timestamp of every series arrives: reading went on.
+    let last = || {
+        r.series
+            .lock()
+            .values()
+            .filter(|v| v.last().is_some_and(|s| s.0 == 59_000))
+            .count()
+            == 20
+    };
+    let ok = wait_until(Duration::from_secs(10), last).await;
+    let m = w.metrics()[0].clone();
+    assert!(
+        ok,
+        "{:?} sent {} dropped {}",
+        r.series
+            .lock()
+            .values()
+            .map(|v| (v.len(), v.last().map(|s| s.0)))
+            .collect::<Vec<_>>(),
+        m.samples_total.load(Ordering::Relaxed),
+        m.samples_dropped_total.load(Ordering::Relaxed)
+    );
+    w.stop().await;
+    let got = rx.recv.series.lock();
+    for (name, samples) in got.iter() {
+        // In order, without duplicates; some samples of the corrupt
+        // segment are missing.
+        assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "{name}");
+        assert_eq!(samples[0].0, 0, "{name}");
+    }
+    let total: usize = got.values().map(Vec::len).sum();
+    assert!(total < 1200, "{total}");
+}

@@ -16,7 +16,7 @@ use promlite_model::{process_builder, Labels, RelabelConfig};
 use promlite_tsdb::wal::{self, record, LiveReader, RecordType, RefSample, RefSeries, WalReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::error::{Error, Result};
 use crate::metrics::RemoteMetrics;
@@ -25,6 +25,9 @@ use crate::prompb::Label;
 
 /// Samples handed to the queue per message, at most.
 const BATCH: usize = 2_000;
+
+/// Wait before reading again after a WAL read error.
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The labels of a series as sent, `None` when relabeling dropped it.
 pub(crate) type SeriesLabels = Option<Arc<[Label]>>;
@@ -108,12 +111,67 @@ impl Watcher {
     }
 
     /// Runs until cancelled or until the queue goes away.
-    pub(crate) fn run(mut self, tx: &mpsc::Sender<WalBatch>) -> Result<()> {
+    ///
+    /// A read error is logged and reading starts again after
+    /// [`RETRY_AFTER`] from the last position handed to the queue; a
+    /// corrupt record makes the watcher skip the rest of its segment once
+    /// a later segment exists (its samples count as dropped only as far
+    /// as they are known, i.e. not at all).
+    pub(crate) fn run(mut self, tx: &mpsc::Sender<WalBatch>) {
         let mut from = self.start;
         loop {
-            match self.scan(from, tx)? {
-                Scan::Stopped => return Ok(()),
-                Scan::Gap(k) => from = k,
+            match self.scan(from, tx) {
+                Ok(Scan::Stopped) => return,
+                Ok(Scan::Gap(k)) => {
+                    if self.cancel.is_cancelled() {
+                        return;
+                    }
+                    from = k;
+                }
+                Err(e) => {
+                    error!(remote_name = %self.metrics.remote_name, error = %e, "reading the WAL failed; retrying");
+                    let corrupt_seg = match &e {
+                        Error::Wal {
+                            source:
+                                promlite_tsdb::Error::Corruption {
+                                    segment: Some(seg), ..
+                                },
+                            ..
+                        } => Some(*seg),
+                        _ => None,
+                    };
+                    let later = corrupt_seg.is_some_and(|seg| {
+                        wal::list_segments(&self.dir).is_ok_and(|s| s.iter().any(|&x| x > seg))
+                    });
+                    match corrupt_seg {
+                        // What was read before the corrupt record is
+                        // good: send it, then skip the rest of the
+                        // segment.
+                        Some(seg) if later => {
+                            if !self.flush(tx, true) {
+                                return;
+                            }
+                            warn!(segment = seg, "skipping the rest of a corrupt WAL segment");
+                            from = Key {
+                                segment: seg + 1,
+                                offset: 0,
+                                index: 0,
+                            };
+                        }
+                        _ => {
+                            self.out.clear();
+                            self.next = self.sent_next;
+                            from = self.sent_next;
+                        }
+                    }
+                    let deadline = std::time::Instant::now() + RETRY_AFTER;
+                    while std::time::Instant::now() < deadline {
+                        if self.cancel.is_cancelled() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
             }
         }
     }
@@ -169,7 +227,17 @@ impl Watcher {
                 continue;
             }
             let mut r = WalReader::range(&self.dir, s, s);
-            while let Some(rec) = r.next_record().map_err(|e| self.wal_err(e))? {
+            loop {
+                let rec = match r.next_record() {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => break,
+                    // A corrupt or deleted segment: its later series are
+                    // unknown and their samples count as dropped.
+                    Err(e) => {
+                        warn!(segment = s, error = %e, "cannot read all series of a WAL segment");
+                        break;
+                    }
+                };
                 if RecordType::of(rec) == Some(RecordType::Series) {
                     record::decode_series(rec, &mut self.scratch_series)
                         .map_err(|e| self.wal_err(e))?;

@@ -69,15 +69,7 @@ impl Endpoint {
             metrics.clone(),
             stop.clone(),
         );
-        let name = metrics.remote_name.clone();
-        let watcher_stop = stop.clone();
-        let watcher = tokio::task::spawn_blocking(move || {
-            if let Err(e) = watcher.run(&tx) {
-                error!(remote_name = %name, error = %e, "the WAL watcher stopped; remote write for this endpoint is halted until restart or reload");
-                // The manager keeps what it has; stop it too.
-                watcher_stop.cancel();
-            }
-        });
+        let watcher = tokio::task::spawn_blocking(move || watcher.run(&tx));
         let manager = QueueManager::new(
             client,
             settings.queue.clone(),
