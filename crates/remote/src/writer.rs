@@ -142,12 +142,8 @@ impl RemoteWriter {
         for s in settings {
             match w.start_endpoint(s) {
                 Ok(e) => w.endpoints.push(e),
-                Err(e) => {
-                    for ep in std::mem::take(&mut w.endpoints) {
-                        ep.stop.cancel();
-                    }
-                    return Err(e);
-                }
+                // Dropping `w` stops the endpoints already started.
+                Err(e) => return Err(e),
             }
         }
         Ok(w)
@@ -197,11 +193,12 @@ impl RemoteWriter {
 
     /// Stops every sender: shards get their flush deadline to deliver
     /// what they hold, then positions are saved.
-    pub async fn stop(self) {
-        for e in &self.endpoints {
+    pub async fn stop(mut self) {
+        let endpoints = std::mem::take(&mut self.endpoints);
+        for e in &endpoints {
             e.stop.cancel();
         }
-        for e in self.endpoints {
+        for e in endpoints {
             e.stop().await;
         }
     }
@@ -209,6 +206,16 @@ impl RemoteWriter {
     /// The counters of every running endpoint.
     pub fn metrics(&self) -> Vec<Arc<RemoteMetrics>> {
         self.endpoints.iter().map(|e| e.metrics.clone()).collect()
+    }
+}
+
+impl Drop for RemoteWriter {
+    /// Dropping without [`RemoteWriter::stop`] still stops the senders
+    /// (they flush and save their positions in the background).
+    fn drop(&mut self) {
+        for e in &self.endpoints {
+            e.stop.cancel();
+        }
     }
 }
 
