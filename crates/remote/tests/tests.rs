@@ -1,0 +1,3 @@
+//! Integration tests of promlite-remote, built into one binary.
+
+mod prometheus;
