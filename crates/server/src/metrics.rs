@@ -17,6 +17,8 @@ pub(crate) struct ServerMetrics {
     pub(crate) reload_success_ts: AtomicI64,
     /// Unix seconds when the process started.
     pub(crate) start_ts: AtomicI64,
+    /// The remote-write sender's metrics, per endpoint.
+    pub(crate) remote: parking_lot::Mutex<Vec<std::sync::Arc<promlite_remote::RemoteMetrics>>>,
     /// HTTP requests by (handler, status code).
     pub(crate) http_requests: parking_lot::Mutex<std::collections::BTreeMap<(String, u16), u64>>,
 }
@@ -266,6 +268,26 @@ pub(crate) fn render(
                 _ => g.rules().len() as f64,
             };
             o.sample(name, &label, v);
+        }
+    }
+    let remotes = m.remote.lock().clone();
+    let mut by_name: std::collections::BTreeMap<&'static str, Vec<(String, f64)>> =
+        std::collections::BTreeMap::new();
+    for r in &remotes {
+        let labels = format!("remote_name={:?},url={:?}", r.remote_name, r.url);
+        for (name, v) in r.samples() {
+            by_name.entry(name).or_default().push((labels.clone(), v));
+        }
+    }
+    for (name, rows) in by_name {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        o.family(name, kind, "Remote-write sender metric.");
+        for (labels, v) in rows {
+            o.sample(name, &labels, v);
         }
     }
     o.family(

@@ -166,6 +166,8 @@ pub(crate) struct App {
     external_url: String,
     /// The local storage plus `remote_read` stores, for queries.
     fanout: crate::remote_read::Fanout,
+    /// New `remote_write` settings for the sender task.
+    remote_tx: tokio::sync::watch::Sender<Vec<promlite_remote::WriteSettings>>,
 }
 
 impl App {
@@ -200,6 +202,7 @@ impl App {
             let cfg = &loaded.config;
             let nopts = crate::rules_glue::notifier_options(cfg)?;
             let remotes = crate::remote_read::Fanout::prepare(cfg)?;
+            let writes = settings::remote_write_settings(cfg)?;
             let ams = crate::rules_glue::alertmanager_sets(cfg)?;
             // Rules load last: a bad rule file fails the reload and the
             // previous rule set keeps running.
@@ -225,6 +228,7 @@ impl App {
             self.notifier.set_options(nopts);
             self.notifier.set_alertmanagers(ams);
             self.fanout.set(remotes);
+            self.remote_tx.send_replace(writes);
             Ok((loaded, jobs))
         });
         let (loaded, jobs) = match res {
@@ -431,6 +435,7 @@ impl Server {
         ));
         let notifier =
             promlite_notifier::Notifier::start(promlite_notifier::NotifierOptions::default());
+        let (remote_tx, mut remote_rx) = tokio::sync::watch::channel(Vec::new());
         let app = Arc::new(App {
             db: db.clone(),
             scrape: scrape.clone(),
@@ -446,6 +451,7 @@ impl Server {
             engine: engine.clone(),
             external_url,
             fanout: crate::remote_read::Fanout::new(db.clone()),
+            remote_tx,
         });
         app.metrics
             .start_ts
@@ -454,6 +460,64 @@ impl Server {
         if opts.reload_on_sighup {
             tokio::spawn(reload_on_sighup(app.clone()));
         }
+        // The remote-write sender follows the WAL; it starts with the
+        // configuration just loaded and follows reloads.
+        let remote_stop = CancellationToken::new();
+        let remote_task = {
+            let wal_dir = match &opts.storage {
+                Storage::Dir(d) => Some(d.join("wal")),
+                Storage::InMemory => None,
+            };
+            let data_dir = match &opts.storage {
+                Storage::Dir(d) => d.clone(),
+                Storage::InMemory => PathBuf::from("."),
+            };
+            let (app, stop) = (app.clone(), remote_stop.clone());
+            let initial = remote_rx.borrow_and_update().clone();
+            tokio::spawn(async move {
+                let mut writer = match promlite_remote::RemoteWriter::start(
+                    initial,
+                    wal_dir.as_deref(),
+                    &data_dir,
+                    stop.clone(),
+                ) {
+                    Ok(w) => {
+                        *app.metrics.remote.lock() = w.metrics();
+                        Some(w)
+                    }
+                    Err(e) => {
+                        error!(error = %e, "remote write disabled");
+                        None
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        changed = remote_rx.changed() => {
+                            if changed.is_err() {
+                                break;
+                            }
+                            let settings = remote_rx.borrow_and_update().clone();
+                            match writer.as_mut() {
+                                Some(w) => {
+                                    if let Err(e) = w.apply(settings).await {
+                                        error!(error = %e, "applying remote_write failed");
+                                    }
+                                    *app.metrics.remote.lock() = w.metrics();
+                                }
+                                None if !settings.is_empty() => {
+                                    error!("remote_write needs on-disk storage (it reads the WAL)");
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                }
+                if let Some(w) = writer {
+                    w.stop().await;
+                }
+            })
+        };
         let rules_stop = CancellationToken::new();
         if opts.rules {
             let (r, c) = (rules.clone(), rules_stop.clone());
@@ -528,6 +592,8 @@ impl Server {
                 let _ = serving.await;
                 info!("shutting down");
                 rules_stop.cancel();
+                remote_stop.cancel();
+                let _ = remote_task.await;
                 app.notifier.stop();
                 if let Some(d) = app.discovery.lock().take() {
                     d.stop();

@@ -154,3 +154,49 @@ pub(crate) fn static_groups(sc: &ScrapeConfig) -> Vec<TargetGroup> {
         })
         .collect()
 }
+
+/// The remote-write sender's settings for every `remote_write` entry.
+pub(crate) fn remote_write_settings(
+    cfg: &promlite_config::Config,
+) -> Result<Vec<promlite_remote::WriteSettings>, String> {
+    let external = Labels::from_pairs(&cfg.global.external_labels.iter().collect::<Vec<_>>());
+    cfg.remote_write
+        .iter()
+        .map(|rw| {
+            let http = http_settings(&rw.http_client_config)?;
+            let q = &rw.queue_config;
+            let mut s = promlite_remote::WriteSettings::new(rw.url.clone());
+            s.name = rw.name.clone();
+            s.remote_timeout = rw.remote_timeout.to_std();
+            s.headers = rw
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            s.external_labels = external.clone();
+            s.write_relabel_configs = promlite_config::to_model_configs(&rw.write_relabel_configs)
+                .map_err(|e| format!("remote_write {}: write_relabel_configs: {e}", rw.url))?;
+            s.queue.capacity = q.capacity as usize;
+            s.queue.max_shards = q.max_shards as usize;
+            s.queue.min_shards = q.min_shards as usize;
+            s.queue.max_samples_per_send = q.max_samples_per_send as usize;
+            s.queue.batch_send_deadline = q.batch_send_deadline.to_std();
+            s.queue.min_backoff = q.min_backoff.to_std();
+            s.queue.max_backoff = q.max_backoff.to_std();
+            s.queue.retry_on_http_429 = q.retry_on_http_429;
+            s.queue.sample_age_limit = q.sample_age_limit.to_std();
+            s.http = promlite_remote::HttpSettings {
+                basic_auth: http.basic_auth,
+                authorization: http.authorization,
+                tls: promlite_remote::TlsSettings {
+                    ca_pem: http.tls.ca_pem,
+                    identity_pem: http.tls.identity_pem,
+                    insecure_skip_verify: http.tls.insecure_skip_verify,
+                },
+                follow_redirects: http.follow_redirects,
+                proxy_url: http.proxy_url,
+            };
+            Ok(s)
+        })
+        .collect()
+}

@@ -203,13 +203,24 @@ async fn alert_lifecycle_reaches_a_real_alertmanager() {
         json(&am_alerts).await
     );
     // Self-monitoring shows the group and the notifications sent.
-    let metrics = reqwest::get(format!("{}/metrics", server.url())).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("prometheus_rule_group_rules{rule_group="), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("prometheus_rule_group_rules{rule_group="),
+        "{metrics}"
+    );
     let sent = metrics
         .lines()
         .find_map(|l| l.strip_prefix("prometheus_notifications_sent_total "))
         .and_then(|v| v.parse::<f64>().ok());
-    assert!(sent.is_some_and(|n| n >= 2.0), "firing and resolved were sent: {sent:?}");
+    assert!(
+        sent.is_some_and(|n| n >= 2.0),
+        "firing and resolved were sent: {sent:?}"
+    );
     feeder.abort();
     server.shutdown().await;
 }

@@ -238,3 +238,74 @@ async fn promlite_queries_include_a_remote_read_store() {
     assert_eq!(r[0]["metric"]["job"], "far");
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_from_the_server_reaches_prometheus() {
+    if !std::path::Path::new("/usr/bin/prometheus").exists() {
+        assert!(
+            std::env::var("PROMLITE_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "prometheus is required"
+        );
+        eprintln!("SKIP remote_write_from_the_server_reaches_prometheus: prometheus not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_p, prom) = start_prometheus(dir.path(), "global:\n  scrape_interval: 1m\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{prom}/-/ready"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cfg = format!(
+        "global:\n  external_labels:\n    edge: e1\nremote_write:\n  - url: {prom}/api/v1/write\n    queue_config:\n      batch_send_deadline: 100ms\n"
+    );
+    let s = Server::start(ServerOptions {
+        config: ConfigSource::Text(cfg),
+        storage: promlite::Storage::Dir(dir.path().join("lite")),
+        scrape: false,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let t0 = now - 5 * 60_000;
+    s.append_series(r#"shipped_metric{job="edge"} 0+1x19"#, t0, 15_000)
+        .unwrap();
+    let t = (t0 + 19 * 15_000) as f64 / 1000.0;
+    let url = format!("{prom}/api/v1/query?query=count_over_time(shipped_metric[10m])&time={t}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        last = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        if last["data"]["result"][0]["value"][1] == "20" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(last["data"]["result"][0]["value"][1], "20", "{last}");
+    assert_eq!(
+        last["data"]["result"][0]["metric"]["edge"], "e1",
+        "external labels are attached"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", s.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sent = metrics
+        .lines()
+        .find(|l| l.starts_with("prometheus_remote_storage_samples_total{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(sent.is_some_and(|n| n >= 20.0), "{sent:?}");
+    s.shutdown().await;
+}
