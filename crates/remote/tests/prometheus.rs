@@ -233,14 +233,17 @@ async fn real_prometheus_receives_everything_across_its_and_our_restarts() {
     assert_eq!(got, expected(base, 60), "phase 1");
     let m1 = w.metrics()[0].clone();
 
-    // Prometheus goes down; we keep appending, and restart ourselves.
+    // Prometheus goes down for 30 seconds; we keep appending, and restart
+    // ourselves halfway through the outage.
+    let down = std::time::Instant::now();
     prom.kill();
     append(&db, base, 60..90);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
     w.stop().await;
     append(&db, base, 90..120);
     let w = writer(&url, &ours);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(down.elapsed())).await;
+    assert!(down.elapsed() >= Duration::from_secs(30));
     let mut prom = Prom::start(&prom_dir, port);
     prom.wait_ready(&http).await;
     let got = wait_stored(&http, &prom, base, 120).await;

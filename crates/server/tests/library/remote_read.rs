@@ -309,3 +309,80 @@ async fn remote_write_from_the_server_reaches_prometheus() {
     assert!(sent.is_some_and(|n| n >= 20.0), "{sent:?}");
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promlite_receives_what_prometheus_remote_writes() {
+    if !std::path::Path::new("/usr/bin/prometheus").exists() {
+        assert!(
+            std::env::var("PROMLITE_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "prometheus is required"
+        );
+        eprintln!("SKIP promlite_receives_what_prometheus_remote_writes: prometheus not installed");
+        return;
+    }
+    let s = Server::start(ServerOptions {
+        config: ConfigSource::Text(String::new()),
+        scrape: false,
+        enable_remote_write_receiver: true,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  external_labels:\n    sender: debian\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\nremote_write:\n  - url: {}/api/v1/write\n    queue_config:\n      batch_send_deadline: 500ms\n",
+        s.url()
+    );
+    std::fs::write(dir.path().join("p.yml"), config).unwrap();
+    let _p = Kill(
+        Command::new("/usr/bin/prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("p.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Prometheus scrapes itself every second and forwards the samples.
+    let url = format!(
+        "{}/api/v1/query?query=count(%7Bjob%3D%22prometheus%22%2Csender%3D%22debian%22%7D)",
+        s.url()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut n = 0.0;
+    while Instant::now() < deadline {
+        let v: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        n = v["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0.0);
+        if n >= 100.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(n >= 100.0, "series received from Prometheus: {n}");
+    let v: serde_json::Value = reqwest::get(format!(
+        "{}/api/v1/query?query=up%7Bjob%3D%22prometheus%22%7D",
+        s.url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
+    s.shutdown().await;
+}
