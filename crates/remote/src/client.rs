@@ -8,8 +8,8 @@ use reqwest::header::{
 };
 
 use crate::error::{Error, Result, SendError};
-use crate::prompb::{Sample, TimeSeries, WriteRequest};
-use crate::settings::WriteSettings;
+use crate::prompb::{RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
+use crate::settings::{ProtobufMessage, WriteSettings};
 use crate::watcher::QueuedSample;
 
 /// The `User-Agent` of requests.
@@ -29,6 +29,7 @@ pub(crate) struct Client {
     headers: HeaderMap,
     basic_auth: Option<(String, String)>,
     authorization: Option<(String, String)>,
+    proto: ProtobufMessage,
 }
 
 impl Client {
@@ -62,14 +63,18 @@ impl Client {
         }
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-protobuf"),
-        );
+        let (content_type, version) = match s.protobuf_message {
+            ProtobufMessage::V1 => ("application/x-protobuf", REMOTE_WRITE_VERSION),
+            ProtobufMessage::V2 => (
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                "2.0.0",
+            ),
+        };
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         headers.insert(
             HeaderName::from_static("x-prometheus-remote-write-version"),
-            HeaderValue::from_static(REMOTE_WRITE_VERSION),
+            HeaderValue::from_static(version),
         );
         for (k, v) in &s.headers {
             let bad = || Error::InvalidHeader {
@@ -86,7 +91,20 @@ impl Client {
             headers,
             basic_auth: s.http.basic_auth.clone(),
             authorization: s.http.authorization.clone(),
+            proto: s.protobuf_message,
         })
+    }
+
+    /// Builds the compressed request of a batch in the endpoint's message.
+    pub(crate) fn encode(
+        &self,
+        batch: &[QueuedSample],
+        pb: &mut Vec<u8>,
+    ) -> std::result::Result<Vec<u8>, snap::Error> {
+        match self.proto {
+            ProtobufMessage::V1 => encode(batch, pb),
+            ProtobufMessage::V2 => encode_v2(batch, pb),
+        }
     }
 
     /// Posts one snappy-compressed body.
@@ -170,6 +188,61 @@ pub(crate) fn encode(
     }
     pb.clear();
     // Encoding into a Vec cannot fail for lack of space.
+    let _ = req.encode(pb);
+    snap::raw::Encoder::new().compress_vec(pb)
+}
+
+/// Builds the snappy-compressed Remote-Write 2.0 request of a batch: label
+/// strings interned once in the symbol table.
+pub(crate) fn encode_v2(
+    batch: &[QueuedSample],
+    pb: &mut Vec<u8>,
+) -> std::result::Result<Vec<u8>, snap::Error> {
+    let mut symbols: Vec<String> = vec![String::new()];
+    let mut symbol_index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut intern = |s: &str, symbols: &mut Vec<String>| -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = symbol_index.get(s) {
+            return i;
+        }
+        let i = symbols.len() as u32;
+        symbols.push(s.to_string());
+        symbol_index.insert(s.to_string(), i);
+        i
+    };
+    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut series: Vec<TimeSeriesV2> = Vec::new();
+    for s in batch {
+        let i = match index.get(&s.series_ref) {
+            Some(&i) => i,
+            None => {
+                let mut refs = Vec::with_capacity(s.labels.len() * 2);
+                for l in s.labels.iter() {
+                    refs.push(intern(&l.name, &mut symbols));
+                    refs.push(intern(&l.value, &mut symbols));
+                }
+                series.push(TimeSeriesV2 {
+                    labels_refs: refs,
+                    samples: Vec::new(),
+                });
+                index.insert(s.series_ref, series.len() - 1);
+                series.len() - 1
+            }
+        };
+        if let Some(ts) = series.get_mut(i) {
+            ts.samples.push(Sample {
+                value: s.v,
+                timestamp: s.t,
+            });
+        }
+    }
+    let req = RequestV2 {
+        symbols,
+        timeseries: series,
+    };
+    pb.clear();
     let _ = req.encode(pb);
     snap::raw::Encoder::new().compress_vec(pb)
 }

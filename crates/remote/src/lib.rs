@@ -57,5 +57,5 @@ pub use client::{REMOTE_WRITE_VERSION, USER_AGENT_VALUE};
 pub use error::{Error, Result};
 pub use metrics::{RemoteMetrics, COUNTERS};
 pub use position::{Key, Watermarks};
-pub use settings::{HttpSettings, QueueSettings, TlsSettings, WriteSettings};
+pub use settings::{HttpSettings, ProtobufMessage, QueueSettings, TlsSettings, WriteSettings};
 pub use writer::{RemoteWriter, SAVE_INTERVAL};

@@ -45,3 +45,26 @@ pub struct Sample {
     #[prost(int64, tag = "2")]
     pub timestamp: i64,
 }
+
+/// `io.prometheus.write.v2.Request`: strings interned in `symbols` (index 0
+/// is the empty string), series referring to them by index.
+#[derive(Clone, PartialEq, Message)]
+pub struct RequestV2 {
+    /// The symbol table.
+    #[prost(string, repeated, tag = "4")]
+    pub symbols: Vec<String>,
+    /// The series.
+    #[prost(message, repeated, tag = "5")]
+    pub timeseries: Vec<TimeSeriesV2>,
+}
+
+/// `io.prometheus.write.v2.TimeSeries` without histograms, exemplars and metadata.
+#[derive(Clone, PartialEq, Message)]
+pub struct TimeSeriesV2 {
+    /// Name/value pairs as indices into the symbols.
+    #[prost(uint32, repeated, tag = "1")]
+    pub labels_refs: Vec<u32>,
+    /// Samples in time order.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+}

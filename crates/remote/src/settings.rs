@@ -95,9 +95,21 @@ impl Default for HttpSettings {
     }
 }
 
+/// The protobuf message sent (`protobuf_message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProtobufMessage {
+    /// `prometheus.WriteRequest` (Remote-Write 1.0).
+    #[default]
+    V1,
+    /// `io.prometheus.write.v2.Request` (Remote-Write 2.0, interned symbols).
+    V2,
+}
+
 /// One `remote_write` endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteSettings {
+    /// `protobuf_message`: Remote-Write 1.0 or 2.0.
+    pub protobuf_message: ProtobufMessage,
     /// `name`; with `url` it identifies the endpoint (metrics label
     /// `remote_name`, position file).
     pub name: String,
@@ -122,6 +134,7 @@ impl WriteSettings {
     /// Settings with defaults for `url`.
     pub fn new(url: impl Into<String>) -> WriteSettings {
         WriteSettings {
+            protobuf_message: ProtobufMessage::V1,
             name: String::new(),
             url: url.into(),
             remote_timeout: Duration::from_secs(30),

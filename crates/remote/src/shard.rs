@@ -9,7 +9,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
-use crate::client::{encode, Client};
+use crate::client::Client;
 use crate::error::SendError;
 use crate::metrics::RemoteMetrics;
 use crate::position::Progress;
@@ -103,7 +103,7 @@ impl Shard {
         };
         let n = batch.len();
         let mut pb = Vec::new();
-        let body = match encode(batch, &mut pb) {
+        let body = match self.client.encode(batch, &mut pb) {
             Ok(b) => b,
             Err(e) => {
                 error!(remote_name = %self.metrics.remote_name, error = %e, samples = n, "cannot compress a remote-write request; dropping it");

@@ -167,6 +167,10 @@ pub(crate) fn remote_write_settings(
             let q = &rw.queue_config;
             let mut s = promlite_remote::WriteSettings::new(rw.url.clone());
             s.name = rw.name.clone();
+            s.protobuf_message = match rw.protobuf_message.as_str() {
+                "io.prometheus.write.v2.Request" => promlite_remote::ProtobufMessage::V2,
+                _ => promlite_remote::ProtobufMessage::V1,
+            };
             s.remote_timeout = rw.remote_timeout.to_std();
             s.headers = rw
                 .headers

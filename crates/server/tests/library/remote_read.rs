@@ -386,3 +386,52 @@ async fn promlite_receives_what_prometheus_remote_writes() {
     assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_0_between_two_promlite_servers() {
+    let receiver = Server::start(ServerOptions {
+        config: ConfigSource::Text(String::new()),
+        scrape: false,
+        enable_remote_write_receiver: true,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "remote_write:\n  - url: {}/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n    queue_config:\n      batch_send_deadline: 100ms\n",
+        receiver.url()
+    );
+    let sender = Server::start(ServerOptions {
+        config: ConfigSource::Text(cfg),
+        storage: promlite::Storage::Dir(dir.path().to_path_buf()),
+        scrape: false,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    sender
+        .append_series(r#"v2_metric{job="a"} 1+1x9"#, now - 60_000, 5_000)
+        .unwrap();
+    let url = format!(
+        "{}/api/v1/query?query=count_over_time(v2_metric[5m])&time={}",
+        receiver.url(),
+        now as f64 / 1000.0
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        last = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        if last["data"]["result"][0]["value"][1] == "10" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["data"]["result"][0]["value"][1], "10", "{last}");
+    sender.shutdown().await;
+    receiver.shutdown().await;
+}
