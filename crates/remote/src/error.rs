@@ -25,6 +25,9 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// Sending metadata failed.
+    #[error("sending metadata: {0}")]
+    Metadata(String),
     /// A configured header has an invalid name or value.
     #[error("remote_write {url}: invalid header {name:?}")]
     InvalidHeader {

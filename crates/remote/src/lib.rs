@@ -41,6 +41,7 @@
 
 mod client;
 mod error;
+mod metadata;
 mod metrics;
 mod position;
 pub mod prompb;
@@ -55,6 +56,7 @@ mod tests;
 
 pub use client::{REMOTE_WRITE_VERSION, USER_AGENT_VALUE};
 pub use error::{Error, Result};
+pub use metadata::{send_metadata, FamilyMetadata};
 pub use metrics::{RemoteMetrics, COUNTERS};
 pub use position::{Key, Watermarks};
 pub use settings::{HttpSettings, ProtobufMessage, QueueSettings, TlsSettings, WriteSettings};

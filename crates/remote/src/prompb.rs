@@ -68,3 +68,29 @@ pub struct TimeSeriesV2 {
     #[prost(message, repeated, tag = "2")]
     pub samples: Vec<Sample>,
 }
+
+/// `prometheus.MetricMetadata` (type: 0 unknown, 1 counter, 2 gauge,
+/// 3 histogram, 4 gaugehistogram, 5 summary, 6 info, 7 stateset).
+#[derive(Clone, PartialEq, Message)]
+pub struct MetricMetadata {
+    /// The metric type.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    /// The metric family name.
+    #[prost(string, tag = "2")]
+    pub metric_family_name: String,
+    /// HELP.
+    #[prost(string, tag = "4")]
+    pub help: String,
+    /// UNIT.
+    #[prost(string, tag = "5")]
+    pub unit: String,
+}
+
+/// A `prometheus.WriteRequest` carrying only metadata (field 3).
+#[derive(Clone, PartialEq, Message)]
+pub struct MetadataRequest {
+    /// The metadata.
+    #[prost(message, repeated, tag = "3")]
+    pub metadata: Vec<MetricMetadata>,
+}

@@ -166,6 +166,8 @@ pub(crate) struct App {
     external_url: String,
     /// The local storage plus `remote_read` stores, for queries.
     fanout: crate::remote_read::Fanout,
+    /// Endpoints that get metric metadata, their interval and batch size.
+    metadata_targets: Mutex<Vec<(promlite_remote::WriteSettings, Duration, usize)>>,
     /// New `remote_write` settings for the sender task.
     remote_tx: tokio::sync::watch::Sender<Vec<promlite_remote::WriteSettings>>,
 }
@@ -203,6 +205,7 @@ impl App {
             let nopts = crate::rules_glue::notifier_options(cfg)?;
             let remotes = crate::remote_read::Fanout::prepare(cfg)?;
             let writes = settings::remote_write_settings(cfg)?;
+            let meta_targets = settings::metadata_targets(cfg, &writes);
             let ams = crate::rules_glue::alertmanager_sets(cfg)?;
             // Rules load last: a bad rule file fails the reload and the
             // previous rule set keeps running.
@@ -229,6 +232,7 @@ impl App {
             self.notifier.set_alertmanagers(ams);
             self.fanout.set(remotes);
             self.remote_tx.send_replace(writes);
+            *self.metadata_targets.lock() = meta_targets;
             Ok((loaded, jobs))
         });
         let (loaded, jobs) = match res {
@@ -452,6 +456,7 @@ impl Server {
             external_url,
             fanout: crate::remote_read::Fanout::new(db.clone()),
             remote_tx,
+            metadata_targets: Mutex::new(Vec::new()),
         });
         app.metrics
             .start_ts
@@ -518,6 +523,53 @@ impl Server {
                 }
             })
         };
+        // Metric metadata from the scrape targets, sent every send_interval.
+        {
+            let (app, stop) = (app.clone(), remote_stop.clone());
+            tokio::spawn(async move {
+                let mut last_sent: std::collections::HashMap<String, std::time::Instant> =
+                    std::collections::HashMap::new();
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                    let targets = app.metadata_targets.lock().clone();
+                    if targets.is_empty() {
+                        continue;
+                    }
+                    let mut fams: std::collections::BTreeMap<
+                        String,
+                        promlite_remote::FamilyMetadata,
+                    > = std::collections::BTreeMap::new();
+                    for t in app.scrape.active_targets() {
+                        for (name, m) in t.metadata() {
+                            fams.entry(name.clone())
+                                .or_insert(promlite_remote::FamilyMetadata {
+                                    name,
+                                    metric_type: m.metric_type,
+                                    help: m.help,
+                                    unit: m.unit,
+                                });
+                        }
+                    }
+                    if fams.is_empty() {
+                        continue;
+                    }
+                    let fams: Vec<promlite_remote::FamilyMetadata> = fams.into_values().collect();
+                    for (w, interval, max) in targets {
+                        let key = w.key();
+                        if last_sent.get(&key).is_some_and(|t| t.elapsed() < interval) {
+                            continue;
+                        }
+                        last_sent.insert(key, std::time::Instant::now());
+                        if let Err(e) = promlite_remote::send_metadata(&w, &fams, max).await {
+                            warn!(url = %w.url, error = %e, "sending metadata failed");
+                        }
+                    }
+                }
+            });
+        }
         let rules_stop = CancellationToken::new();
         if opts.rules {
             let (r, c) = (rules.clone(), rules_stop.clone());

@@ -204,3 +204,23 @@ pub(crate) fn remote_write_settings(
         })
         .collect()
 }
+
+/// Endpoints that get metric metadata (`metadata_config.send`), with their
+/// send interval and batch size.
+pub(crate) fn metadata_targets(
+    cfg: &promlite_config::Config,
+    writes: &[promlite_remote::WriteSettings],
+) -> Vec<(promlite_remote::WriteSettings, std::time::Duration, usize)> {
+    cfg.remote_write
+        .iter()
+        .zip(writes)
+        .filter(|(rw, _)| rw.metadata_config.send)
+        .map(|(rw, w)| {
+            (
+                w.clone(),
+                rw.metadata_config.send_interval.to_std(),
+                rw.metadata_config.max_samples_per_send as usize,
+            )
+        })
+        .collect()
+}

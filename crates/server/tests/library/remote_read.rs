@@ -435,3 +435,81 @@ async fn remote_write_2_0_between_two_promlite_servers() {
     sender.shutdown().await;
     receiver.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_of_scraped_families_is_sent_to_remote_write_endpoints() {
+    use prost::Message;
+    #[derive(Clone, PartialEq, Message)]
+    struct Md {
+        #[prost(int32, tag = "1")]
+        r#type: i32,
+        #[prost(string, tag = "2")]
+        name: String,
+        #[prost(string, tag = "4")]
+        help: String,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct Req {
+        #[prost(message, repeated, tag = "3")]
+        metadata: Vec<Md>,
+    }
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Md>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/write",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let g = g.clone();
+            async move {
+                let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+                if let Ok(r) = Req::decode(raw.as_slice()) {
+                    g.lock().unwrap().extend(r.metadata);
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake = format!("http://{}/write", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    // promlite scrapes itself every second and sends metadata every second.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 500ms\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\nremote_write:\n  - url: {fake}\n    metadata_config:\n      send_interval: 1s\n"
+    );
+    let s = Server::start(ServerOptions {
+        config: ConfigSource::Text(cfg),
+        storage: promlite::Storage::Dir(dir.path().to_path_buf()),
+        listen_address: format!("127.0.0.1:{port}").parse().unwrap(),
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if got
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.name == "prometheus_tsdb_head_series")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let md = got.lock().unwrap().clone();
+    let head = md
+        .iter()
+        .find(|m| m.name == "prometheus_tsdb_head_series")
+        .expect("metadata sent");
+    assert_eq!(head.r#type, 2, "gauge");
+    assert!(head.help.contains("series"), "{:?}", head.help);
+    s.shutdown().await;
+    server.abort();
+}
