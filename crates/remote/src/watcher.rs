@@ -65,6 +65,11 @@ pub(crate) struct Watcher {
     series: HashMap<u64, (SeriesLabels, u64)>,
     /// The checkpoint the series cache was last trimmed with.
     gc_checkpoint: Option<u64>,
+    /// The newest timestamp handed out per series in this process: a
+    /// sample at or before it is a duplicate (a checkpoint read again after
+    /// its segments were deleted) or was rejected as out of order by the
+    /// head, and is not sent.
+    last_sent: HashMap<u64, i64>,
     out: Vec<QueuedSample>,
     next: Key,
     sent_next: Key,
@@ -102,6 +107,7 @@ impl Watcher {
             cancel,
             series: HashMap::new(),
             gc_checkpoint: None,
+            last_sent: HashMap::new(),
             out: Vec::new(),
             next: start,
             sent_next: start,
@@ -450,6 +456,9 @@ impl Watcher {
         {
             return;
         }
+        if self.last_sent.get(&s.series_ref).is_some_and(|&t| s.t <= t) {
+            return;
+        }
         RemoteMetrics::raise(&self.metrics.highest_timestamp_ms, s.t);
         let labels = match self.series.get(&s.series_ref) {
             Some((Some(l), _)) => l.clone(),
@@ -468,6 +477,7 @@ impl Watcher {
                 return;
             }
         }
+        self.last_sent.insert(s.series_ref, s.t);
         self.out.push(QueuedSample {
             series_ref: s.series_ref,
             labels,
@@ -518,6 +528,8 @@ impl Watcher {
         }
         let before = self.series.len();
         self.series.retain(|_, (_, seen)| *seen >= n);
+        let series = &self.series;
+        self.last_sent.retain(|r, _| series.contains_key(r));
         self.gc_checkpoint = Some(n);
         self.metrics.series_cached.store(
             self.series.len() as u64,
