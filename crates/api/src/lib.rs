@@ -18,9 +18,9 @@
 //! use std::sync::Arc;
 //! use promlite_api::{router, ApiOptions, ApiState};
 //! use promlite_promql::Engine;
-//! # fn storage() -> Arc<dyn promlite_storage::Queryable> { unimplemented!() }
-//! # fn appendable() -> Arc<dyn promlite_storage::Appendable> { unimplemented!() }
-//! let state = ApiState::builder(storage(), appendable(), Arc::new(Engine::default()))
+//! use promlite_tsdb::{Db, DbOptions};
+//! let db = Arc::new(Db::open_in_memory(DbOptions::default()));
+//! let state = ApiState::builder(db.clone(), db, Arc::new(Engine::default()))
 //!     .options(ApiOptions::default())
 //!     .build();
 //! let app = router(state.clone());
