@@ -224,8 +224,13 @@ impl Watcher {
             }
         };
         if let Some((n, path)) = &cp {
+            // On a rescan the cache may still hold series the checkpoint
+            // dropped; leave them for `trim_series`.
+            let fresh = self.series.is_empty();
             self.read_checkpoint(*n, path, cp_samples.then_some(from), tx)?;
-            self.gc_checkpoint = Some(*n);
+            if fresh {
+                self.gc_checkpoint = Some(*n);
+            }
         }
         // Series of segments before the start.
         for &s in segs.iter().filter(|&&s| seg_start.is_some_and(|st| s < st)) {
@@ -330,6 +335,10 @@ impl Watcher {
                     index: 0,
                 }));
             }
+            // Caught up: a checkpoint written after we moved into this
+            // segment would otherwise only trim the cache at the next
+            // segment change, which a quiet WAL may never reach.
+            self.trim_series(seg)?;
             if self.idle_wait(tx)? {
                 return Ok(Scan::Stopped);
             }
@@ -507,8 +516,8 @@ impl Watcher {
         self.scratch_series.clear();
     }
 
-    /// Once every segment up to a newer checkpoint `n` has been read
-    /// (`seg > n`), drops the series the head dropped: those not in the
+    /// Called on each segment change and when idle at the tail. Once every
+    /// segment up to a newer checkpoint `n` has been read (`seg > n`), drops the series the head dropped: those not in the
     /// checkpoint and not seen since (Prometheus' `SeriesReset`).
     fn trim_series(&mut self, seg: u64) -> Result<()> {
         let cp = wal::last_checkpoint(&self.dir).map_err(|e| self.wal_err(e))?;
@@ -519,15 +528,20 @@ impl Watcher {
             return Ok(());
         }
         let mut r = WalReader::open(&path).map_err(|e| self.wal_err(e))?;
+        let mut live = std::collections::HashSet::new();
         while let Some(rec) = r.next_record().map_err(|e| self.wal_err(e))? {
             if RecordType::of(rec) == Some(RecordType::Series) {
                 record::decode_series(rec, &mut self.scratch_series)
                     .map_err(|e| self.wal_err(e))?;
+                live.extend(self.scratch_series.iter().map(|s| s.series_ref));
                 self.store_series(n);
             }
         }
         let before = self.series.len();
-        self.series.retain(|_, (_, seen)| *seen >= n);
+        // The checkpoint holds every series the head kept from segments up
+        // to `n`; a series seen only there and not in it was dropped.
+        self.series
+            .retain(|r, (_, seen)| *seen > n || live.contains(r));
         let series = &self.series;
         self.last_sent.retain(|r, _| series.contains_key(r));
         self.gc_checkpoint = Some(n);
