@@ -31,6 +31,26 @@ pub trait Appender: Send {
     /// Returns the series' reference.
     fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef>;
 
+    /// Adds a sample with its start timestamp `st` (milliseconds; the time
+    /// the counter or the delta interval began, OpenMetrics' `_created`,
+    /// OTLP's `StartTimeUnixNano`). `st == 0` means unknown and is the same
+    /// as [`Appender::append`]. PromQL's `rate`, `increase`, `irate` and
+    /// `resets` use start timestamps to detect counter resets.
+    ///
+    /// The default drops `st`: storages that cannot keep start timestamps
+    /// store the sample without it. The TSDB keeps it.
+    fn append_st(
+        &mut self,
+        r: Option<SeriesRef>,
+        l: &Labels,
+        st: i64,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef> {
+        let _ = st;
+        self.append(r, l, t, v)
+    }
+
     /// Makes the batch durable and visible.
     fn commit(self: Box<Self>) -> Result<()>;
 
@@ -113,6 +133,12 @@ pub trait SampleIterator: Send {
     /// The current timestamp.
     fn at_t(&self) -> i64 {
         self.at().0
+    }
+
+    /// The current sample's start timestamp, 0 when it has none (see
+    /// [`Appender::append_st`]). Only valid where [`SampleIterator::at`] is.
+    fn at_st(&self) -> i64 {
+        0
     }
 
     /// The error that ended iteration, if any.

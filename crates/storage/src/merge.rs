@@ -241,6 +241,10 @@ impl SampleIterator for ChainSampleIterator<'_> {
         }
     }
 
+    fn at_st(&self) -> i64 {
+        self.cur.map_or(0, |c| self.its[c].at_st())
+    }
+
     fn err(&self) -> Option<&crate::Error> {
         self.its.iter().find_map(|i| i.err())
     }
