@@ -13,6 +13,7 @@ fn sample_batch(round: i64) -> Vec<RefSample> {
     (0..BATCH)
         .map(|i| RefSample {
             series_ref: i as u64,
+            st: 0,
             t: 1_700_000_000_000 + round * 15_000,
             v: (i as f64) * 1.5 + round as f64,
         })

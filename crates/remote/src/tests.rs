@@ -580,3 +580,70 @@ async fn a_corrupt_segment_is_skipped_after_sending_what_precedes_it() {
     let total: usize = got.values().map(Vec::len).sum();
     assert!(total < 1200, "{total}");
 }
+
+/// Appends timestamps `from..from+n` (one commit each) to `series` series,
+/// with start timestamps on every other commit (records of type
+/// `SamplesSt`) and none on the others (plain `Samples` records).
+fn append_st(db: &Db, series: usize, from: i64, n: i64) {
+    for t in from..from + n {
+        let mut app = db.appender();
+        for i in 0..series {
+            let st = if t % 2 == 0 { (t - 1) * 1000 } else { 0 };
+            app.append_st(None, &labels(i), st, t * 1000, t as f64 + i as f64)
+                .unwrap();
+        }
+        app.commit().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_with_start_timestamps_are_sent_from_checkpoints_and_segments() {
+    let rx = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            wal_segment_size: 4 << 10,
+            block_range: 10_000,
+            ..DbOptions::default()
+        },
+    )
+    .unwrap();
+    append_st(&db, 5, 0, 30);
+    // [0s, 10s) goes to a block; the checkpoint keeps the later samples
+    // with their start timestamps, and the segments holding them are gone.
+    db.compact().unwrap();
+    let wal = dir.path().join("wal");
+    let (cp, cp_path) = promlite_tsdb::wal::last_checkpoint(&wal).unwrap().unwrap();
+    assert_ne!(promlite_tsdb::wal::list_segments(&wal).unwrap()[0], 0);
+    let mut st_records = 0;
+    let mut r = promlite_tsdb::wal::WalReader::open(&cp_path).unwrap();
+    while let Some(rec) = r.next_record().unwrap() {
+        if promlite_tsdb::wal::RecordType::of(rec)
+            == Some(promlite_tsdb::wal::RecordType::SamplesSt)
+        {
+            st_records += 1;
+        }
+    }
+    assert!(st_records > 0, "checkpoint {cp} has no SamplesSt records");
+    let mint = db.head().min_time().unwrap() / 1000;
+    assert!((10..29).contains(&mint), "{mint}");
+    let w = start(fast_settings(&rx.url), dir.path());
+    // More while the writer tails the segment being written.
+    append_st(&db, 5, 30, 20);
+    let r = rx.recv.clone();
+    let want = 5 * (50 - mint) as usize;
+    assert!(
+        wait_until(Duration::from_secs(10), || r.total() >= want).await,
+        "{} of {want}",
+        r.total()
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    w.stop().await;
+    let got = rx.recv.series.lock();
+    assert_eq!(got.len(), 5);
+    for (name, samples) in got.iter() {
+        let ts: Vec<i64> = samples.iter().map(|s| s.0 / 1000).collect();
+        assert_eq!(ts, (mint..50).collect::<Vec<_>>(), "{name}");
+    }
+}

@@ -379,7 +379,7 @@ impl Watcher {
                         .map_err(|e| self.wal_err(e))?;
                     self.store_series(n);
                 }
-                (Some(RecordType::Samples), Some(from)) => {
+                (Some(RecordType::Samples | RecordType::SamplesSt), Some(from)) => {
                     record::decode_samples(&rec, &mut self.scratch_samples)
                         .map_err(|e| self.wal_err(e))?;
                     let samples = std::mem::take(&mut self.scratch_samples);
@@ -424,7 +424,7 @@ impl Watcher {
                     .map_err(|e| self.wal_err(e))?;
                 self.store_series(seg);
             }
-            Some(RecordType::Samples) => {
+            Some(RecordType::Samples | RecordType::SamplesSt) => {
                 let rec_key = Key {
                     segment: seg,
                     offset: off,

@@ -15,14 +15,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use promlite_model::Labels;
-use promlite_storage::{Error, Result};
+use promlite_storage::{Error, Result, SampleIterator, ValueType};
 use tracing::{debug, info, warn};
 
 use crate::block::{
     Block, BlockCompaction, BlockDesc, BlockMeta, BlockWriter, BlockWriterOptions, ChunkMeta,
     NewBlockMeta,
 };
-use crate::chunkenc::{recode_for_block, Encoding};
+use crate::chunkenc::{encode_packed, recode_for_block, Encoding, XorChunk};
 use crate::db::Db;
 use crate::head::HeadChunks;
 use crate::wal;
@@ -50,10 +50,11 @@ fn write_head_block(dir: &Path, mint: i64, maxt: i64, series: &[HeadChunks]) -> 
     for s in series {
         metas.clear();
         metas.extend(s.chunks.iter().map(|c| {
-            // Blocks get the denser packed encoding where it is smaller.
-            match recode_for_block(Encoding::Xor, &c.data, &mut scratch) {
+            // Blocks get the denser packed encoding where it is smaller;
+            // chunks with start timestamps keep their encoding.
+            match recode_for_block(c.enc, &c.data, &mut scratch) {
                 Some(p) => ChunkMeta::owned(c.min_t, c.max_t, Encoding::Packed, p),
-                None => ChunkMeta::borrowed(c.min_t, c.max_t, Encoding::Xor, &c.data),
+                None => ChunkMeta::borrowed(c.min_t, c.max_t, c.enc, &c.data),
             }
         }));
         w.add_series(s.labels.clone(), &metas)?;
@@ -434,7 +435,8 @@ impl Db {
         };
         let mut w = BlockWriter::create(dir, meta, &BlockWriterOptions::default())?;
         let mut removed = 0usize;
-        let mut samples: Vec<(i64, f64)> = Vec::new();
+        // (st, t, v): start timestamps survive the rewrite.
+        let mut samples: Vec<(i64, i64, f64)> = Vec::new();
         for s in block.series() {
             let (l, chunks) = s?;
             if !matches(&l)
@@ -448,25 +450,17 @@ impl Db {
             samples.clear();
             for c in &chunks {
                 let mut it = crate::chunkenc::iterator(c.encoding, &c.data);
-                while promlite_storage::SampleIterator::next(&mut it)
-                    == promlite_storage::ValueType::Float
-                {
-                    samples.push(promlite_storage::SampleIterator::at(&it));
+                while it.next() == ValueType::Float {
+                    let (t, v) = it.at();
+                    samples.push((it.at_st(), t, v));
                 }
             }
             let before = samples.len();
-            samples.retain(|(t, _)| *t < mint || *t > maxt);
+            samples.retain(|(_, t, _)| *t < mint || *t > maxt);
             removed += before - samples.len();
             let new_chunks: Vec<ChunkMeta<'_>> = samples
                 .chunks(crate::chunkenc::SAMPLES_PER_CHUNK as usize)
-                .map(|part| {
-                    ChunkMeta::owned(
-                        part[0].0,
-                        part[part.len() - 1].0,
-                        Encoding::Packed,
-                        crate::chunkenc::encode_packed(part),
-                    )
-                })
+                .map(encode_rewritten)
                 .collect();
             w.add_series(l, &new_chunks)?;
         }
@@ -506,6 +500,24 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Encodes a part (at most one chunk's worth, sorted, non-empty) of
+/// `(st, t, v)` samples of a rewritten block: packed, unless a sample has a
+/// start timestamp, which only [`Encoding::XorSt`] keeps.
+fn encode_rewritten(part: &[(i64, i64, f64)]) -> ChunkMeta<'static> {
+    let min_t = part.first().map_or(0, |s| s.1);
+    let max_t = part.last().map_or(0, |s| s.1);
+    if part.iter().any(|s| s.0 != 0) {
+        let mut c = XorChunk::new_with_st();
+        for &(st, t, v) in part {
+            c.append_st(st, t, v);
+        }
+        c.shrink();
+        return ChunkMeta::owned(min_t, max_t, Encoding::XorSt, c.bytes().to_vec());
+    }
+    let tv: Vec<(i64, f64)> = part.iter().map(|&(_, t, v)| (t, v)).collect();
+    ChunkMeta::owned(min_t, max_t, Encoding::Packed, encode_packed(&tv))
 }
 
 fn remove_block_dir(p: &Path) -> Result<()> {

@@ -821,3 +821,70 @@ fn index_with_dangling_chunk_reference_fails_open() {
     let msg = Block::open(&bdir).unwrap_err().to_string();
     assert!(msg.contains("chunks/junk"), "{msg}");
 }
+
+#[test]
+fn chunks_with_start_timestamps_are_stored_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = XorChunk::new();
+    plain.append(1000, 1.0);
+    plain.append(2000, 2.0);
+    let mut with_st = XorChunk::new_with_st();
+    with_st.append_st(2500, 3000, 3.0);
+    with_st.append_st(0, 4000, 4.0);
+    with_st.append_st(4000, 5000, 5.0);
+    let l = Labels::from_pairs(&[("__name__", "c_total")]);
+    let meta = write_block(
+        dir.path(),
+        NewBlockMeta::new(0, 7_200_000),
+        vec![(
+            l.clone(),
+            vec![
+                ChunkMeta::borrowed(1000, 2000, Encoding::Xor, plain.bytes()),
+                ChunkMeta::borrowed(3000, 5000, Encoding::XorSt, with_st.bytes()),
+            ],
+        )],
+    )
+    .unwrap();
+    assert_eq!(meta.stats.num_samples, 5);
+    let bdir = dir.path().join(meta.ulid.to_string());
+    let b = Arc::new(Block::open(&bdir).unwrap());
+    let (got_l, chunks) = b.series().next().unwrap().unwrap();
+    assert_eq!(got_l, l);
+    let encs: Vec<Encoding> = chunks.iter().map(|c| c.encoding).collect();
+    assert_eq!(encs, vec![Encoding::Xor, Encoding::XorSt]);
+    let q = b.querier(0, 7_199_999);
+    let set = q.select(true, None, &[Matcher::equal("__name__", "c_total")]);
+    let s = set.unwrap().next().unwrap().unwrap();
+    let mut it = s.iterator();
+    let mut got = vec![];
+    while it.next() == ValueType::Float {
+        got.push((it.at_st(), it.at_t()));
+    }
+    assert!(it.err().is_none());
+    assert_eq!(
+        got,
+        vec![(0, 1000), (0, 2000), (2500, 3000), (0, 4000), (4000, 5000)]
+    );
+    drop(it);
+    drop(s);
+    drop(q);
+
+    // An encoding byte this version does not know (4), with a valid
+    // checksum, still fails verification.
+    let seg_path = bdir.join(CHUNKS_DIRNAME).join("000001");
+    let mut seg = std::fs::read(&seg_path).unwrap();
+    // The second chunk: after the header (8 bytes) and the first chunk
+    // (length byte, encoding byte, data, CRC).
+    let at = 8 + 1 + 1 + plain.bytes().len() + 4;
+    assert_eq!(seg[at] as usize, with_st.bytes().len());
+    assert_eq!(seg[at + 1], 3);
+    seg[at + 1] = 4;
+    let end = at + 2 + with_st.bytes().len();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&seg[at + 1..end]);
+    seg[end..end + 4].copy_from_slice(&h.finalize().to_be_bytes());
+    drop(b);
+    std::fs::write(&seg_path, &seg).unwrap();
+    let msg = Block::open(&bdir).unwrap_err().to_string();
+    assert!(msg.contains("unknown chunk encoding 4"), "{msg}");
+}

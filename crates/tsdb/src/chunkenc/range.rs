@@ -155,6 +155,10 @@ impl SampleIterator for RangeChunkIterator<'_> {
         self.cur.as_ref().map(|c| c.at_t()).unwrap_or(i64::MIN)
     }
 
+    fn at_st(&self) -> i64 {
+        self.cur.as_ref().map_or(0, |c| c.at_st())
+    }
+
     fn err(&self) -> Option<&promlite_storage::Error> {
         self.corrupt.as_ref()
     }

@@ -8,9 +8,12 @@ use promlite_storage::{Appender, Error, Result, SeriesRef};
 
 use super::series::{AppendOutcome, MemSeries};
 use super::{Head, HeadInner};
+use crate::wal::RefSample;
 
 struct PendingSample {
     series: Arc<MemSeries>,
+    /// Start timestamp, 0 when unknown.
+    st: i64,
     t: i64,
     v: f64,
 }
@@ -70,10 +73,15 @@ impl HeadAppender {
         let mut series = std::mem::take(&mut *self.head.inner.unlogged_series.lock());
         series.append(&mut self.created);
         let res = if with_samples {
-            let samples: Vec<(u64, i64, f64)> = self
+            let samples: Vec<RefSample> = self
                 .samples
                 .iter()
-                .map(|p| (p.series.series_ref, p.t, p.v))
+                .map(|p| RefSample {
+                    series_ref: p.series.series_ref,
+                    st: p.st,
+                    t: p.t,
+                    v: p.v,
+                })
                 .collect();
             super::head_wal::log_records(wal, &series, &samples)
         } else {
@@ -94,6 +102,21 @@ impl HeadAppender {
 
 impl Appender for HeadAppender {
     fn append(&mut self, r: Option<SeriesRef>, l: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        self.append_st(r, l, 0, t, v)
+    }
+
+    /// Keeps `st` with the sample: in the WAL and in the head's chunks (see
+    /// `SeriesData::append`). Order and duplicates are checked on `t` and
+    /// `v` alone, so a sample repeating the last one with another `st` is
+    /// accepted as a duplicate and not stored again.
+    fn append_st(
+        &mut self,
+        r: Option<SeriesRef>,
+        l: &Labels,
+        st: i64,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef> {
         let inner = &*self.head.inner;
         if t < inner.min_valid_time() {
             inner
@@ -134,7 +157,12 @@ impl Appender for HeadAppender {
             }
             d.pending += 1;
             drop(d);
-            self.samples.push(PendingSample { series: s, t, v });
+            self.samples.push(PendingSample {
+                series: s,
+                st,
+                t,
+                v,
+            });
             return Ok(sref);
         }
         Err(Error::UnknownSeriesRef(r.map_or(0, |r| r.0)))
@@ -153,7 +181,7 @@ impl Appender for HeadAppender {
             let outcome = {
                 let mut d = p.series.data.lock();
                 d.pending = d.pending.saturating_sub(1);
-                d.append(p.t, p.v, range)
+                d.append(p.st, p.t, p.v, range)
             };
             match outcome {
                 AppendOutcome::Appended => {

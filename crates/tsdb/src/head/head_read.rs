@@ -14,6 +14,8 @@ use crate::index::{postings_for_matchers, IndexReader};
 pub(crate) struct ChunkRef {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
+    /// [`Encoding::Xor`], or [`Encoding::XorSt`] with start timestamps.
+    pub(crate) enc: Encoding,
     pub(crate) data: Arc<[u8]>,
 }
 
@@ -34,6 +36,7 @@ fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<ChunkRef> {
             out.push(ChunkRef {
                 min_t: c.min_t,
                 max_t: c.max_t,
+                enc: c.enc,
                 data: c.data.clone(),
             });
         }
@@ -44,6 +47,7 @@ fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<ChunkRef> {
             out.push(ChunkRef {
                 min_t: o.min_t,
                 max_t: o.chunk.last_t(),
+                enc: o.chunk.encoding(),
                 data: Arc::from(o.chunk.bytes()),
             });
         }
@@ -144,7 +148,7 @@ impl Series for HeadSeries {
         Box::new(RangeChunkIterator::new(
             self.chunks
                 .iter()
-                .map(|c| (c.min_t, c.max_t, Encoding::Xor, &c.data[..])),
+                .map(|c| (c.min_t, c.max_t, c.enc, &c.data[..])),
             self.mint,
             self.maxt,
         ))

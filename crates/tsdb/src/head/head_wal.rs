@@ -15,7 +15,7 @@ use crate::wal::{self, record, RefSample, RefSeries, ReplayRecord, ReplayStats, 
 pub(crate) fn log_records(
     wal: &Wal,
     series: &[(u64, Labels)],
-    samples: &[(u64, i64, f64)],
+    samples: &[RefSample],
 ) -> Result<()> {
     let mut recs: Vec<Vec<u8>> = Vec::with_capacity(2);
     if !series.is_empty() {
@@ -31,12 +31,8 @@ pub(crate) fn log_records(
         recs.push(buf);
     }
     if !samples.is_empty() {
-        let rs: Vec<RefSample> = samples
-            .iter()
-            .map(|&(series_ref, t, v)| RefSample { series_ref, t, v })
-            .collect();
         let mut buf = Vec::new();
-        record::encode_samples(&rs, &mut buf);
+        record::encode_samples(samples, &mut buf);
         recs.push(buf);
     }
     if recs.is_empty() {
@@ -101,7 +97,9 @@ impl Head {
                             out.samples_skipped += 1;
                             continue;
                         }
-                        if series.data.lock().append(s.t, s.v, range) == AppendOutcome::Appended {
+                        if series.data.lock().append(s.st, s.t, s.v, range)
+                            == AppendOutcome::Appended
+                        {
                             out.samples_restored += 1;
                             mint = mint.min(s.t);
                             maxt = maxt.max(s.t);

@@ -5,14 +5,18 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use promlite_model::Labels;
+use promlite_storage::{SampleIterator, ValueType};
 
-use crate::chunkenc::{XorChunk, SAMPLES_PER_CHUNK};
+use crate::chunkenc::{Encoding, XorChunk, SAMPLES_PER_CHUNK};
 
 /// A closed, immutable chunk of a head series.
 #[derive(Debug, Clone)]
 pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
+    /// [`Encoding::Xor`], or [`Encoding::XorSt`] for a chunk with start
+    /// timestamps.
+    pub(crate) enc: Encoding,
     pub(crate) data: Arc<[u8]>,
 }
 
@@ -79,41 +83,55 @@ impl SeriesData {
         }
     }
 
-    /// Appends a sample, cutting a new chunk at 120 samples or at a block
-    /// boundary (`block_range` milliseconds).
-    pub(crate) fn append(&mut self, t: i64, v: f64, block_range: i64) -> AppendOutcome {
+    /// Appends a sample with its start timestamp `st` (0 = none), cutting
+    /// a new chunk at 120 samples or at a block boundary (`block_range`
+    /// milliseconds). A series' chunks are plain XOR until a sample with a
+    /// start timestamp arrives: that sample starts a new chunk that stores
+    /// start timestamps ([`Encoding::XorSt`]), and so does every chunk cut
+    /// for a sample with one. Such a chunk also takes samples without.
+    pub(crate) fn append(&mut self, st: i64, t: i64, v: f64, block_range: i64) -> AppendOutcome {
         let outcome = self.appendable(t, v);
         if outcome != AppendOutcome::Appended {
             return outcome;
         }
         let must_cut = match &self.open {
             None => true,
-            Some(o) => o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= o.cut_at,
+            Some(o) => {
+                o.chunk.num_samples() >= SAMPLES_PER_CHUNK
+                    || t >= o.cut_at
+                    || (st != 0 && !o.chunk.has_st())
+            }
         };
         if must_cut {
-            self.cut(t, block_range);
+            self.cut(t, st != 0, block_range);
         }
         if let Some(o) = self.open.as_mut() {
-            o.chunk.append(t, v);
+            o.chunk.append_st(st, t, v);
         }
         outcome
     }
 
-    fn cut(&mut self, t: i64, block_range: i64) {
+    fn cut(&mut self, t: i64, with_st: bool, block_range: i64) {
         if let Some(mut o) = self.open.take() {
             if o.chunk.num_samples() > 0 {
                 o.chunk.shrink();
                 self.closed.push(ClosedChunk {
                     min_t: o.min_t,
                     max_t: o.chunk.last_t(),
+                    enc: o.chunk.encoding(),
                     data: Arc::from(o.chunk.bytes()),
                 });
             }
         }
+        // A chunk of 120 samples at a 15s interval is ~160 bytes.
+        let chunk = if with_st {
+            XorChunk::with_capacity_st(64)
+        } else {
+            XorChunk::with_capacity(64)
+        };
         self.open = Some(OpenChunk {
             min_t: t,
-            // A chunk of 120 samples at a 15s interval is ~160 bytes.
-            chunk: XorChunk::with_capacity(64),
+            chunk,
             cut_at: block_boundary_after(t, block_range),
         });
     }
@@ -155,30 +173,27 @@ impl SeriesData {
         if !any {
             return 0;
         }
-        let mut samples: Vec<(i64, f64)> = Vec::new();
-        for c in &self.closed {
-            let mut it = crate::chunkenc::XorIterator::new(&c.data);
-            while promlite_storage::SampleIterator::next(&mut it)
-                == promlite_storage::ValueType::Float
-            {
-                samples.push(promlite_storage::SampleIterator::at(&it));
+        // (st, t, v) of every sample, start timestamps included.
+        let mut samples: Vec<(i64, i64, f64)> = Vec::new();
+        let mut collect = |mut it: crate::chunkenc::ChunkIterator<'_>| {
+            while it.next() == ValueType::Float {
+                let (t, v) = it.at();
+                samples.push((it.at_st(), t, v));
             }
+        };
+        for c in &self.closed {
+            collect(crate::chunkenc::iterator(c.enc, &c.data));
         }
         if let Some(o) = &self.open {
-            let mut it = o.chunk.iter();
-            while promlite_storage::SampleIterator::next(&mut it)
-                == promlite_storage::ValueType::Float
-            {
-                samples.push(promlite_storage::SampleIterator::at(&it));
-            }
+            collect(o.chunk.iter());
         }
         let before = samples.len();
-        samples.retain(|(t, _)| *t < mint || *t > maxt);
+        samples.retain(|(_, t, _)| *t < mint || *t > maxt);
         let removed = before - samples.len();
         self.closed.clear();
         self.open = None;
-        for (t, v) in samples {
-            self.append(t, v, block_range);
+        for (st, t, v) in samples {
+            self.append(st, t, v, block_range);
         }
         removed
     }
@@ -360,15 +375,18 @@ mod tests {
         let mut d = SeriesData::default();
         let range = 7_200_000;
         for i in 0..250 {
-            assert_eq!(d.append(i * 1000, i as f64, range), AppendOutcome::Appended);
+            assert_eq!(
+                d.append(0, i * 1000, i as f64, range),
+                AppendOutcome::Appended
+            );
         }
         assert_eq!(d.closed.len(), 2);
         assert_eq!(d.closed[0].max_t, 119_000);
         // Crossing the 2h boundary cuts even a short chunk.
         let mut d = SeriesData::default();
-        d.append(range - 2000, 1.0, range);
-        d.append(range - 1000, 1.0, range);
-        d.append(range, 1.0, range);
+        d.append(0, range - 2000, 1.0, range);
+        d.append(0, range - 1000, 1.0, range);
+        d.append(0, range, 1.0, range);
         assert_eq!(d.closed.len(), 1);
         assert_eq!(d.closed[0].max_t, range - 1000);
         assert_eq!(d.open.as_ref().unwrap().min_t, range);
@@ -378,10 +396,10 @@ mod tests {
     fn order_and_duplicates_are_checked() {
         let mut d = SeriesData::default();
         let r = 7_200_000;
-        assert_eq!(d.append(10, 1.0, r), AppendOutcome::Appended);
-        assert_eq!(d.append(5, 1.0, r), AppendOutcome::OutOfOrder);
-        assert_eq!(d.append(10, 2.0, r), AppendOutcome::DuplicateTimestamp);
-        assert_eq!(d.append(10, 1.0, r), AppendOutcome::Duplicate);
+        assert_eq!(d.append(0, 10, 1.0, r), AppendOutcome::Appended);
+        assert_eq!(d.append(0, 5, 1.0, r), AppendOutcome::OutOfOrder);
+        assert_eq!(d.append(0, 10, 2.0, r), AppendOutcome::DuplicateTimestamp);
+        assert_eq!(d.append(0, 10, 1.0, r), AppendOutcome::Duplicate);
         assert_eq!(d.open.as_ref().unwrap().chunk.num_samples(), 1);
     }
 
@@ -389,7 +407,7 @@ mod tests {
     fn truncation_drops_old_chunks() {
         let mut d = SeriesData::default();
         for i in 0..300 {
-            d.append(i, 0.0, 1_000_000);
+            d.append(0, i, 0.0, 1_000_000);
         }
         assert_eq!(d.truncate_before(150), 1);
         assert_eq!(d.min_time(), Some(120));

@@ -300,3 +300,91 @@ fn concurrent_writers_and_readers_see_consistent_data() {
         assert_eq!(s.len(), commits as usize);
     }
 }
+
+/// `(st, t, v)` of every sample of the series `m{i="1"}` in `[mint, maxt]`.
+fn read_st(q: &dyn Queryable, mint: i64, maxt: i64) -> Vec<(i64, i64, f64)> {
+    let q = q.querier(mint, maxt).unwrap();
+    let set = q.select(true, None, &[Matcher::equal("i", "1")]).unwrap();
+    let mut out = vec![];
+    for s in set {
+        let s = s.unwrap();
+        let mut it = s.iterator();
+        while it.next() == ValueType::Float {
+            let (t, v) = it.at();
+            out.push((it.at_st(), t, v));
+        }
+        assert!(it.err().is_none());
+    }
+    out
+}
+
+/// The encodings of the series' chunks, oldest first, open chunk last.
+fn chunk_encodings(head: &Head, l: &Labels) -> Vec<crate::chunkenc::Encoding> {
+    let s = head.inner.series.get_by_labels(l.hash64(), l).unwrap();
+    let d = s.data.lock();
+    let mut encs: Vec<_> = d.closed.iter().map(|c| c.enc).collect();
+    encs.extend(d.open.as_ref().map(|o| o.chunk.encoding()));
+    encs
+}
+
+#[test]
+fn start_timestamps_are_read_back_through_a_querier() {
+    use crate::chunkenc::Encoding::{Xor, XorSt};
+    let head = Head::new(HeadOptions::default());
+    let l = lbl("m", "1");
+    let mut want = vec![];
+    let mut app = head.appender();
+    // No start timestamps yet: a plain XOR chunk.
+    for i in 0..10 {
+        app.append(None, &l, i * 1000, i as f64).unwrap();
+        want.push((0, i * 1000, i as f64));
+    }
+    // Mid-chunk the series gets start timestamps: a new XorSt chunk, which
+    // also takes samples without (st 0) and delta-style ones; the chunk cut
+    // at 120 samples for a sample with st is XorSt too.
+    for i in 10..140 {
+        let st = match i % 4 {
+            0 => 0,
+            1 => 7,
+            2 => (i - 1) * 1000,
+            _ => i * 1000 + 5,
+        };
+        app.append_st(None, &l, st, i * 1000, i as f64).unwrap();
+        want.push((st, i * 1000, i as f64));
+    }
+    app.commit().unwrap();
+    assert_eq!(chunk_encodings(&head, &l), vec![Xor, XorSt, XorSt]);
+    assert_eq!(read_st(&head, 0, 1_000_000), want);
+    // A range inside the chunks, starting on a sample whose st is encoded
+    // as "same as the previous one".
+    let part: Vec<_> = want
+        .iter()
+        .copied()
+        .filter(|s| (25_000..=40_000).contains(&s.1))
+        .collect();
+    assert_eq!(read_st(&head, 25_000, 40_000), part);
+
+    // An XorSt chunk takes samples without st; once it is full (120
+    // samples), a chunk cut for a sample without st is plain again.
+    let mut app = head.appender();
+    for i in 140..260 {
+        app.append(None, &l, i * 1000, 0.5).unwrap();
+        want.push((0, i * 1000, 0.5));
+    }
+    app.commit().unwrap();
+    assert_eq!(chunk_encodings(&head, &l), vec![Xor, XorSt, XorSt, Xor]);
+    assert_eq!(read_st(&head, 0, 1_000_000), want);
+
+    // A duplicate (same t and value) with another st is not stored again.
+    let mut app = head.appender();
+    app.append_st(None, &l, 123, 259_000, 0.5).unwrap();
+    app.commit().unwrap();
+    assert_eq!(read_st(&head, 0, 1_000_000), want);
+
+    // Deleting a range re-encodes the chunks and keeps the others' st.
+    head.delete(20_000, 29_000, &[Matcher::equal("i", "1")])
+        .unwrap();
+    want.retain(|s| !(20_000..=29_000).contains(&s.1));
+    assert_eq!(read_st(&head, 0, 1_000_000), want);
+    assert!(chunk_encodings(&head, &l).contains(&XorSt));
+}

@@ -220,7 +220,7 @@ impl<K: Fn(u64) -> bool> Filter<'_, K> {
                     encode_series(&self.series, &mut self.enc);
                 }
             }
-            Some(RecordType::Samples) => {
+            Some(RecordType::Samples | RecordType::SamplesSt) => {
                 self.samples.clear();
                 decode_samples(rec, &mut self.samples)?;
                 let n = self.samples.len();

@@ -29,7 +29,7 @@
 //!     &mut buf,
 //! );
 //! wal.log(&[&buf])?;
-//! record::encode_samples(&[RefSample { series_ref: 1, t: 1000, v: 1.0 }], &mut buf);
+//! record::encode_samples(&[RefSample { series_ref: 1, st: 0, t: 1000, v: 1.0 }], &mut buf);
 //! wal.log(&[&buf])?;
 //! wal.close()?;
 //!

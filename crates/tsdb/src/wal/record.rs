@@ -18,10 +18,13 @@ use crate::error::{Error, Result};
 pub enum RecordType {
     /// New series and their label sets ([`RefSeries`]).
     Series,
-    /// Float samples ([`RefSample`]).
+    /// Float samples ([`RefSample`]) without start timestamps.
     Samples,
     /// Deletion intervals ([`Tombstone`]).
     Tombstones,
+    /// Float samples ([`RefSample`]) of which at least one has a start
+    /// timestamp. Decoded by [`decode_samples`] like [`RecordType::Samples`].
+    SamplesSt,
     /// A type this version does not know (reserved for exemplars,
     /// histograms, metadata, ...). Replay skips such records.
     Unknown(u8),
@@ -34,9 +37,13 @@ impl RecordType {
     pub const SAMPLES: u8 = 2;
     /// Type byte of tombstone records.
     pub const TOMBSTONES: u8 = 3;
-    /// Type bytes from here up to [`RecordType::MAX`] are reserved for future
-    /// record kinds (exemplars 4, histogram samples 5, float histogram
-    /// samples 6, metadata 7, ...).
+    /// Type byte of sample records with start timestamps (not a Prometheus
+    /// record type; chosen above the ones Prometheus uses).
+    pub const SAMPLES_ST: u8 = 11;
+    /// Type bytes from here up to [`RecordType::MAX`], except
+    /// [`RecordType::SAMPLES_ST`], are reserved for future record kinds
+    /// (exemplars 4, histogram samples 5, float histogram samples 6,
+    /// metadata 7, ...).
     pub const FIRST_RESERVED: u8 = 4;
     /// The largest valid type byte; the top bit of the framed type byte is
     /// the compression flag. Zero is never a valid type.
@@ -48,6 +55,7 @@ impl RecordType {
             Self::SERIES => RecordType::Series,
             Self::SAMPLES => RecordType::Samples,
             Self::TOMBSTONES => RecordType::Tombstones,
+            Self::SAMPLES_ST => RecordType::SamplesSt,
             other => RecordType::Unknown(other),
         }
     }
@@ -58,6 +66,7 @@ impl RecordType {
             RecordType::Series => Self::SERIES,
             RecordType::Samples => Self::SAMPLES,
             RecordType::Tombstones => Self::TOMBSTONES,
+            RecordType::SamplesSt => Self::SAMPLES_ST,
             RecordType::Unknown(b) => b,
         }
     }
@@ -73,8 +82,15 @@ impl RecordType {
             RecordType::Series => "series",
             RecordType::Samples => "samples",
             RecordType::Tombstones => "tombstones",
+            RecordType::SamplesSt => "samples with start timestamps",
             RecordType::Unknown(_) => "unknown",
         }
+    }
+
+    /// Whether records of this type hold samples ([`RecordType::Samples`]
+    /// or [`RecordType::SamplesSt`], both read by [`decode_samples`]).
+    pub fn is_samples(self) -> bool {
+        matches!(self, RecordType::Samples | RecordType::SamplesSt)
     }
 }
 
@@ -96,6 +112,9 @@ pub struct RefSeries {
 pub struct RefSample {
     /// The head's series reference.
     pub series_ref: u64,
+    /// Start timestamp in milliseconds (see
+    /// [`promlite_storage::Appender::append_st`]); 0 when unknown.
+    pub st: i64,
     /// Timestamp in milliseconds.
     pub t: i64,
     /// The value, stored as its raw bits.
@@ -138,19 +157,38 @@ pub fn encode_series(series: &[RefSeries], buf: &mut Vec<u8>) {
 /// Body (empty for no samples): the first sample's `ref u64` and `t i64`,
 /// then per sample `varint(ref - first ref)`, `varint(t - first t)` and the
 /// value's bits as `u64`. Differences wrap, so any values round-trip.
+///
+/// When every start timestamp is 0 this is a [`RecordType::Samples`]
+/// record, byte for byte what it was before start timestamps existed.
+/// Otherwise it is a [`RecordType::SamplesSt`] record: the same body with,
+/// after each value, a flag byte (0 = no start timestamp, 1 = one follows)
+/// and, when 1, `varint(t - st)`.
 pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
     buf.clear();
-    buf.push(RecordType::SAMPLES);
+    let with_st = samples.iter().any(|s| s.st != 0);
+    buf.push(if with_st {
+        RecordType::SAMPLES_ST
+    } else {
+        RecordType::SAMPLES
+    });
     let Some(first) = samples.first() else {
         return;
     };
-    buf.reserve(16 + samples.len() * 12);
+    buf.reserve(16 + samples.len() * if with_st { 15 } else { 12 });
     buf.extend_from_slice(&first.series_ref.to_le_bytes());
     buf.extend_from_slice(&first.t.to_le_bytes());
     for s in samples {
         put_varint(buf, s.series_ref.wrapping_sub(first.series_ref) as i64);
         put_varint(buf, s.t.wrapping_sub(first.t));
         buf.extend_from_slice(&s.v.to_bits().to_le_bytes());
+        if with_st {
+            if s.st == 0 {
+                buf.push(0);
+            } else {
+                buf.push(1);
+                put_varint(buf, s.t.wrapping_sub(s.st));
+            }
+        }
     }
 }
 
@@ -197,9 +235,17 @@ pub fn decode_series(rec: &[u8], out: &mut Vec<RefSeries>) -> Result<()> {
     Ok(())
 }
 
-/// Decodes a sample record, appending to `out`.
+/// Decodes a sample record of either type ([`RecordType::Samples`], whose
+/// samples get start timestamp 0, or [`RecordType::SamplesSt`]), appending
+/// to `out`.
 pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<()> {
-    let mut c = Cursor::new(rec, RecordType::Samples)?;
+    let with_st = rec.first() == Some(&RecordType::SAMPLES_ST);
+    let want = if with_st {
+        RecordType::SamplesSt
+    } else {
+        RecordType::Samples
+    };
+    let mut c = Cursor::new(rec, want)?;
     if c.is_empty() {
         return Ok(());
     }
@@ -213,9 +259,20 @@ pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<()> {
         let dref = c.varint()?;
         let dt = c.varint()?;
         let v = f64::from_bits(c.u64_le()?);
+        let t = base_t.wrapping_add(dt);
+        let st = if with_st {
+            match c.u8()? {
+                0 => 0,
+                1 => t.wrapping_sub(c.varint()?),
+                _ => return Err(c.err("invalid start timestamp flag")),
+            }
+        } else {
+            0
+        };
         out.push(RefSample {
             series_ref: base_ref.wrapping_add(dref as u64),
-            t: base_t.wrapping_add(dt),
+            st,
+            t,
             v,
         });
     }
@@ -323,6 +380,15 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(b))
     }
 
+    fn u8(&mut self) -> Result<u8> {
+        let b = *self
+            .data
+            .get(self.pos)
+            .ok_or_else(|| self.err("truncated byte"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
     fn uvarint(&mut self) -> Result<u64> {
         let (v, n) = self
             .data
@@ -390,10 +456,92 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn bits(s: &[RefSample]) -> Vec<(u64, i64, u64)> {
+    fn bits(s: &[RefSample]) -> Vec<(u64, i64, i64, u64)> {
         s.iter()
-            .map(|s| (s.series_ref, s.t, s.v.to_bits()))
+            .map(|s| (s.series_ref, s.st, s.t, s.v.to_bits()))
             .collect()
+    }
+
+    fn sample(series_ref: u64, st: i64, t: i64, v: f64) -> RefSample {
+        RefSample {
+            series_ref,
+            st,
+            t,
+            v,
+        }
+    }
+
+    /// The sample record encoder as it was before start timestamps.
+    fn encode_samples_v1(samples: &[RefSample]) -> Vec<u8> {
+        let mut buf = vec![2u8];
+        let Some(first) = samples.first() else {
+            return buf;
+        };
+        buf.extend_from_slice(&first.series_ref.to_le_bytes());
+        buf.extend_from_slice(&first.t.to_le_bytes());
+        for s in samples {
+            put_varint(&mut buf, s.series_ref.wrapping_sub(first.series_ref) as i64);
+            put_varint(&mut buf, s.t.wrapping_sub(first.t));
+            buf.extend_from_slice(&s.v.to_bits().to_le_bytes());
+        }
+        buf
+    }
+
+    #[test]
+    fn samples_without_start_timestamps_keep_the_plain_record_bytes() {
+        let samples = [sample(3, 0, 1000, 1.5), sample(1, 0, 1015, -0.0)];
+        let mut buf = Vec::new();
+        encode_samples(&samples, &mut buf);
+        let mut want = vec![2u8];
+        want.extend_from_slice(&3u64.to_le_bytes());
+        want.extend_from_slice(&1000i64.to_le_bytes());
+        want.extend_from_slice(&[0, 0]);
+        want.extend_from_slice(&1.5f64.to_bits().to_le_bytes());
+        // ref delta -2 and t delta 15, zigzag-encoded.
+        want.extend_from_slice(&[3, 30]);
+        want.extend_from_slice(&(-0.0f64).to_bits().to_le_bytes());
+        assert_eq!(buf, want);
+        assert_eq!(buf, encode_samples_v1(&samples));
+        assert_eq!(RecordType::of(&buf), Some(RecordType::Samples));
+    }
+
+    #[test]
+    fn samples_with_start_timestamps_use_their_own_record_type() {
+        let samples = [
+            sample(1, 0, 1000, 1.0),
+            sample(1, 500, 2000, 2.0),
+            sample(2, 3000, 2000, 3.0),
+            sample(2, -7, 2000, f64::NAN),
+        ];
+        let mut buf = Vec::new();
+        encode_samples(&samples, &mut buf);
+        assert_eq!(buf[0], 11);
+        assert_eq!(RecordType::of(&buf), Some(RecordType::SamplesSt));
+        assert!(RecordType::SamplesSt.is_samples());
+        // The plain body with, per sample, a flag byte and varint(t - st).
+        let plain = encode_samples_v1(&samples);
+        assert_eq!(buf.len(), plain.len() + 4 + 2 + 2 + 2);
+        assert_eq!(buf[1..17], plain[1..17]);
+        let mut out = Vec::new();
+        decode_samples(&buf, &mut out).unwrap();
+        assert_eq!(bits(&out), bits(&samples));
+        // A flag other than 0 or 1 is corruption.
+        let flag_at = 17 + 2 + 8;
+        assert_eq!(buf[flag_at], 0);
+        let mut bad = buf.clone();
+        bad[flag_at] = 2;
+        assert!(matches!(
+            decode_samples(&bad, &mut Vec::new()),
+            Err(Error::RecordDecode { .. })
+        ));
+        // A one-sample record cut anywhere does not decode.
+        encode_samples(&[sample(1, 500, 2000, 2.0)], &mut buf);
+        for cut in 2..buf.len() {
+            assert!(
+                decode_samples(&buf[..cut], &mut Vec::new()).is_err(),
+                "cut at {cut} decoded"
+            );
+        }
     }
 
     #[test]
@@ -457,6 +605,7 @@ mod tests {
         encode_samples(
             &[RefSample {
                 series_ref: 1,
+                st: 0,
                 t: 2,
                 v: 3.0,
             }],
@@ -519,11 +668,27 @@ mod tests {
         ]
     }
 
+    fn any_st() -> impl Strategy<Value = i64> {
+        prop_oneof![Just(0i64), any::<i64>(), -100_000i64..100_000]
+    }
+
     fn any_sample() -> impl Strategy<Value = RefSample> {
         (any::<u64>(), any::<i64>(), any_f64()).prop_map(|(series_ref, t, v)| RefSample {
             series_ref,
+            st: 0,
             t,
             v,
+        })
+    }
+
+    fn any_sample_st() -> impl Strategy<Value = RefSample> {
+        (any::<u64>(), any_st(), any::<i64>(), any_f64()).prop_map(|(series_ref, st, t, v)| {
+            RefSample {
+                series_ref,
+                st,
+                t,
+                v,
+            }
         })
     }
 
@@ -532,15 +697,38 @@ mod tests {
         fn samples_round_trip_bit_exactly(samples in proptest::collection::vec(any_sample(), 0..64)) {
             let mut buf = Vec::new();
             encode_samples(&samples, &mut buf);
-            let mut out = vec![RefSample { series_ref: 9, t: 9, v: 9.0 }];
+            let mut out = vec![RefSample { series_ref: 9, st: 9, t: 9, v: 9.0 }];
             decode_samples(&buf, &mut out).unwrap();
             prop_assert_eq!(bits(&out[1..]), bits(&samples));
+        }
+
+        #[test]
+        fn samples_with_mixed_start_timestamps_round_trip(samples in proptest::collection::vec(any_sample_st(), 0..64)) {
+            let mut buf = Vec::new();
+            encode_samples(&samples, &mut buf);
+            let want = if samples.iter().any(|s| s.st != 0) {
+                RecordType::SamplesSt
+            } else {
+                RecordType::Samples
+            };
+            prop_assert_eq!(RecordType::of(&buf), Some(want));
+            let mut out = vec![sample(9, 9, 9, 9.0)];
+            decode_samples(&buf, &mut out).unwrap();
+            prop_assert_eq!(bits(&out[1..]), bits(&samples));
+        }
+
+        #[test]
+        fn plain_samples_encode_as_before(samples in proptest::collection::vec(any_sample(), 0..64)) {
+            let mut buf = Vec::new();
+            encode_samples(&samples, &mut buf);
+            prop_assert_eq!(buf, encode_samples_v1(&samples));
         }
 
         #[test]
         fn scrape_like_samples_round_trip(base in any::<i64>(), refs in proptest::collection::vec(0u64..1000, 1..200)) {
             let samples: Vec<RefSample> = refs.iter().enumerate().map(|(i, &r)| RefSample {
                 series_ref: r,
+                st: 0,
                 t: base.wrapping_add(i as i64 * 15_000),
                 v: i as f64 * 0.5,
             }).collect();

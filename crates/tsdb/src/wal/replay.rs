@@ -174,7 +174,7 @@ impl Buffers {
                 stats.series += self.series.len() as u64;
                 Ok(Some(ReplayRecord::Series(&self.series)))
             }
-            Some(RecordType::Samples) => {
+            Some(RecordType::Samples | RecordType::SamplesSt) => {
                 self.samples.clear();
                 decode_samples(rec, &mut self.samples)?;
                 stats.samples += self.samples.len() as u64;

@@ -10,11 +10,14 @@ use super::record::{encode_samples, encode_series, encode_tombstones};
 use super::*;
 use crate::error::{CorruptionKind, Error};
 
+/// A sample as `(ref, st, t, value bits)`.
+type SampleBits = (u64, i64, i64, u64);
+
 /// A replayed record in a form that compares by value (floats by bits).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Rec {
     Series(Vec<(u64, String)>),
-    Samples(Vec<(u64, i64, u64)>),
+    Samples(Vec<SampleBits>),
     Tombstones(Vec<Tombstone>),
 }
 
@@ -34,6 +37,7 @@ fn samples(refs: &[u64], t: i64) -> Vec<RefSample> {
     refs.iter()
         .map(|&r| RefSample {
             series_ref: r,
+            st: 0,
             t,
             v: r as f64 + t as f64 / 1000.0,
         })
@@ -60,7 +64,7 @@ fn expect(rec: &[u8]) -> Option<Rec> {
             record::decode_series(rec, &mut v).unwrap();
             Some(conv(ReplayRecord::Series(&v)))
         }
-        Some(RecordType::Samples) => {
+        Some(RecordType::Samples | RecordType::SamplesSt) => {
             let mut v = Vec::new();
             record::decode_samples(rec, &mut v).unwrap();
             Some(conv(ReplayRecord::Samples(&v)))
@@ -83,7 +87,7 @@ fn conv(r: ReplayRecord<'_>) -> Rec {
         ),
         ReplayRecord::Samples(s) => Rec::Samples(
             s.iter()
-                .map(|s| (s.series_ref, s.t, s.v.to_bits()))
+                .map(|s| (s.series_ref, s.st, s.t, s.v.to_bits()))
                 .collect(),
         ),
         ReplayRecord::Tombstones(t) => Rec::Tombstones(t.to_vec()),
@@ -139,21 +143,25 @@ fn every_record_type_round_trips_through_the_wal() {
         &[
             RefSample {
                 series_ref: 1,
+                st: 0,
                 t: -5,
                 v: promlite_model::STALE_NAN,
             },
             RefSample {
                 series_ref: 2,
+                st: 0,
                 t: i64::MAX,
                 v: -0.0,
             },
             RefSample {
                 series_ref: u64::MAX,
+                st: 0,
                 t: i64::MIN,
                 v: f64::NEG_INFINITY,
             },
             RefSample {
                 series_ref: 0,
+                st: 0,
                 t: 0,
                 v: f64::from_bits(0x7ff8_dead_beef_0001),
             },
@@ -580,6 +588,7 @@ fn concurrent_logging_replays_every_record_exactly_once() {
                     encode_samples(
                         &[RefSample {
                             series_ref: th,
+                            st: 0,
                             t: i,
                             v: 0.0,
                         }],
@@ -744,6 +753,83 @@ fn a_second_checkpoint_builds_on_the_first_and_replaces_it() {
     );
 }
 
+/// Writes series 1 (with start timestamps) and 2 (without) sampled at
+/// t = 0, 100, ..., 900 into a WAL in `dir`, checkpoints every closed
+/// segment keeping the series `keep` accepts from t = 500, and returns
+/// the types of the checkpoint's records and the samples replayed.
+fn checkpoint_with_st(
+    dir: &Path,
+    keep: impl Fn(u64) -> bool,
+) -> (Vec<RecordType>, Vec<SampleBits>) {
+    let wal = Wal::open(dir, small(500)).unwrap();
+    wal.log(&[&series_rec(&[1, 2])]).unwrap();
+    let mut buf = Vec::new();
+    for t in (0..1000).step_by(100) {
+        let s = [
+            RefSample {
+                series_ref: 1,
+                st: t - 7,
+                t,
+                v: t as f64,
+            },
+            RefSample {
+                series_ref: 2,
+                st: 0,
+                t,
+                v: 1.0,
+            },
+        ];
+        encode_samples(&s, &mut buf);
+        assert_eq!(RecordType::of(&buf), Some(RecordType::SamplesSt));
+        wal.log(&[&buf]).unwrap();
+    }
+    let to = wal.next_segment().unwrap() - 1;
+    checkpoint(&wal, 0, to, keep, 500).unwrap();
+    wal.truncate_before(to + 1).unwrap();
+    wal.close().unwrap();
+    let (_, cp) = last_checkpoint(dir).unwrap().unwrap();
+    let mut types = Vec::new();
+    let mut r = WalReader::open(&cp).unwrap();
+    while let Some(rec) = r.next_record().unwrap() {
+        types.extend(RecordType::of(rec));
+    }
+    let mut samples = Vec::new();
+    for rec in replay(dir).0 {
+        if let Rec::Samples(s) = rec {
+            samples.extend(s);
+        }
+    }
+    (types, samples)
+}
+
+#[test]
+fn checkpoint_keeps_start_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (types, samples) = checkpoint_with_st(dir.path(), |_| true);
+    assert!(types.contains(&RecordType::SamplesSt), "{types:?}");
+    let want: Vec<_> = (500..1000)
+        .step_by(100)
+        .flat_map(|t| {
+            [
+                (1, t - 7, t, (t as f64).to_bits()),
+                (2, 0, t, 1f64.to_bits()),
+            ]
+        })
+        .collect();
+    assert_eq!(samples, want);
+    // Without the series that had start timestamps, the re-encoded records
+    // are plain sample records.
+    let dir = tempfile::tempdir().unwrap();
+    let (types, samples) = checkpoint_with_st(dir.path(), |r| r == 2);
+    assert!(types.contains(&RecordType::Samples), "{types:?}");
+    assert!(!types.contains(&RecordType::SamplesSt), "{types:?}");
+    let want: Vec<_> = (500..1000)
+        .step_by(100)
+        .map(|t| (2, 0, t, 1f64.to_bits()))
+        .collect();
+    assert_eq!(samples, want);
+}
+
 #[test]
 fn checkpoint_rejects_bad_ranges() {
     let dir = tempfile::tempdir().unwrap();
@@ -890,18 +976,38 @@ fn segment_bytes_match_the_documented_format() {
         &[
             RefSample {
                 series_ref: 5,
+                st: 0,
                 t: 1000,
                 v: promlite_model::STALE_NAN,
             },
             RefSample {
                 series_ref: 4,
+                st: 0,
                 t: 1015,
                 v: 1.0,
             },
         ],
         &mut m,
     );
-    wal.log(&[&s, &m]).unwrap();
+    let mut m_st = Vec::new();
+    encode_samples(
+        &[
+            RefSample {
+                series_ref: 5,
+                st: 900,
+                t: 1000,
+                v: 1.0,
+            },
+            RefSample {
+                series_ref: 4,
+                st: 0,
+                t: 1015,
+                v: 1.0,
+            },
+        ],
+        &mut m_st,
+    );
+    wal.log(&[&s, &m, &m_st]).unwrap();
     wal.close().unwrap();
 
     #[rustfmt::skip]
@@ -917,8 +1023,21 @@ fn segment_bytes_match_the_documented_format() {
         0, 0, 2, 0, 0, 0, 0, 0, 0xf0, 0x7f, // +0, +0, stale NaN bits
         1, 30, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, // -1, +15, 1.0
     ];
+    #[rustfmt::skip]
+    let samples_st_body: &[u8] = &[
+        5, 0, 0, 0, 0, 0, 0, 0,                 // ref_0 = 5
+        0xe8, 0x03, 0, 0, 0, 0, 0, 0,           // t_0 = 1000
+        0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f,     // +0, +0, 1.0
+        1, 0xc8, 0x01,                          // st follows: t - st = 100
+        1, 30, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f,    // -1, +15, 1.0
+        0,                                      // no st
+    ];
     let mut want = Vec::new();
-    for (typ, body) in [(1u8, series_body), (2u8, samples_body)] {
+    for (typ, body) in [
+        (1u8, series_body),
+        (2u8, samples_body),
+        (11u8, samples_st_body),
+    ] {
         let mut crc_in = vec![typ];
         crc_in.extend_from_slice(body);
         want.push(typ);

@@ -5,3 +5,4 @@ mod common;
 mod db;
 mod durability;
 mod golden;
+mod start_timestamps;
