@@ -100,7 +100,7 @@ pub mod prompb {
         ReadResponse,
     };
     pub use crate::remote_write::{
-        Exemplar, Label, MetricMetadata, Sample, TimeSeries, TimeSeriesV2, WriteRequest,
+        Exemplar, Label, MetricMetadata, Sample, SampleV2, TimeSeries, TimeSeriesV2, WriteRequest,
         WriteRequestV2,
     };
 }

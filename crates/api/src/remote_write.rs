@@ -114,7 +114,23 @@ pub struct TimeSeriesV2 {
     pub labels_refs: Vec<u32>,
     /// Samples in time order.
     #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<Sample>,
+    pub samples: Vec<SampleV2>,
+}
+
+/// `io.prometheus.write.v2.Sample`: a 1.0 sample plus its start timestamp.
+#[derive(Clone, PartialEq, Message)]
+pub struct SampleV2 {
+    /// Value.
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "2")]
+    pub timestamp: i64,
+    /// When the counter (or the delta's interval) started, in milliseconds
+    /// since the epoch; 0 when unknown. Stored with the sample and used by
+    /// `rate`/`increase`/`irate`/`resets` to detect resets.
+    #[prost(int64, tag = "3")]
+    pub start_timestamp: i64,
 }
 
 /// The protobuf message a request carries.
@@ -257,7 +273,7 @@ fn append_v2(
         };
         let mut r = None;
         for s in &ts.samples {
-            match a.append(r, &labels, s.timestamp, s.value) {
+            match a.append_st(r, &labels, s.start_timestamp, s.timestamp, s.value) {
                 Ok(nr) => {
                     r = Some(nr);
                     w.samples += 1;

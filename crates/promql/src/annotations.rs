@@ -59,6 +59,12 @@ impl Annotations {
         ));
     }
 
+    pub(crate) fn start_time_overlap(&mut self, metric: &str) {
+        self.warn(format!(
+            "sample has start time that overlaps with previous sample timestamp for metric {metric:?}"
+        ));
+    }
+
     pub(crate) fn forced_monotonicity(&mut self, metric: &str) {
         let mut m = "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".to_string();
         if !metric.is_empty() {

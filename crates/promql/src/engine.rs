@@ -483,7 +483,7 @@ impl Evaluator<'_> {
             },
             Expr::VectorSelector(vs) => self.eval_vector_selector(vs).map(Val::Vector),
             Expr::MatrixSelector(ms) => {
-                let r = self.load_matrix_selector(ms)?;
+                let r = self.load_matrix_selector(ms, false)?;
                 Ok(Val::Matrix(r.windows_at(self.start)))
             }
             Expr::Subquery(sq) => {

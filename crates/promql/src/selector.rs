@@ -21,12 +21,21 @@ pub(crate) struct RangeArg {
     pub(crate) offset: i64,
     /// Fixed `@` time, if any.
     pub(crate) at: Option<i64>,
+    /// Start timestamps per series and point (parallel to `series`), for
+    /// series that have any; empty when they were not asked for or the
+    /// argument is a subquery (which has none).
+    pub(crate) sts: Vec<Option<Vec<i64>>>,
 }
 
 impl RangeArg {
     /// The end of the window for step `t`; the window is `(end-range, end]`.
     pub(crate) fn window_end(&self, t: i64) -> i64 {
         self.at.unwrap_or(t) - self.offset
+    }
+
+    /// The start timestamps of series `i`, if it has any.
+    pub(crate) fn st(&self, i: usize) -> Option<&[i64]> {
+        self.sts.get(i).and_then(|s| s.as_deref())
     }
 
     /// Every series cut to its window at `t` (raw samples), for a range
@@ -43,6 +52,15 @@ impl RangeArg {
             .filter(|s| !s.points.is_empty())
             .collect()
     }
+}
+
+/// One selected series: labels, points and (when asked for and present)
+/// one start timestamp per point.
+#[derive(Debug)]
+pub(crate) struct Selected {
+    pub(crate) labels: Labels,
+    pub(crate) points: Vec<Point>,
+    pub(crate) st: Option<Vec<i64>>,
 }
 
 /// Sliding window over one series' points for increasing window ends.
@@ -120,22 +138,26 @@ fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
 impl Evaluator<'_> {
     /// Loads every series matching `vs` with its samples in `[mint, maxt]`,
     /// in storage order (sorted and deduplicated only for `or` selectors).
+    /// With `want_st`, each series that has start timestamps gets them,
+    /// one per point.
     pub(crate) fn select(
         &mut self,
         vs: &VectorSelector,
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<Point>)>> {
+        want_st: bool,
+    ) -> Result<Vec<Selected>> {
         let querier = self.queryable.querier(mint, maxt)?;
         let hints = SelectHints {
             start: mint,
             end: maxt,
         };
-        let mut out: Vec<(Labels, Vec<Point>)> = Vec::new();
+        let mut out: Vec<Selected> = Vec::new();
         // Samples are decoded into one reused buffer and then copied out at
         // their exact size: one allocation per series instead of a
         // doubling series of them.
         let mut buf: Vec<Point> = Vec::new();
+        let mut st_buf: Vec<i64> = Vec::new();
         let sets = matcher_sets(vs)?;
         for ms in &sets {
             // As Prometheus' engine: unsorted; results are sorted at the end.
@@ -147,6 +169,8 @@ impl Evaluator<'_> {
                 let s = s?;
                 let pts = &mut buf;
                 pts.clear();
+                st_buf.clear();
+                let mut any_st = false;
                 let mut it = s.iterator();
                 let mut vt = it.seek(mint);
                 while vt == promlite_storage::ValueType::Float {
@@ -155,18 +179,27 @@ impl Evaluator<'_> {
                         break;
                     }
                     pts.push(Point { t, v });
+                    if want_st {
+                        let st = it.at_st();
+                        any_st |= st != 0;
+                        st_buf.push(st);
+                    }
                     vt = it.next();
                 }
                 if let Some(e) = it.err() {
                     return Err(Error::InvalidArgument(e.to_string()));
                 }
-                out.push((s.labels().clone(), pts.as_slice().to_vec()));
+                out.push(Selected {
+                    labels: s.labels().clone(),
+                    points: pts.as_slice().to_vec(),
+                    st: any_st.then(|| st_buf.as_slice().to_vec()),
+                });
             }
         }
         // Only `or` selectors can select a series twice.
         if sets.len() > 1 && out.len() > 1 {
-            crate::engine::sort_by_labels(&mut out, |s| &s.0);
-            out.dedup_by(|a, b| a.0 == b.0);
+            crate::engine::sort_by_labels(&mut out, |s| &s.labels);
+            out.dedup_by(|a, b| a.labels == b.labels);
         }
         Ok(out)
     }
@@ -197,12 +230,17 @@ impl Evaluator<'_> {
             Some(a) => (a - offset, a - offset),
             None => (self.start - offset, self.end - offset),
         };
-        let data = self.select(vs, first - lookback + 1, last)?;
+        let data = self.select(vs, first - lookback + 1, last, false)?;
         let steps = self.steps();
         let mut out = Vec::with_capacity(data.len());
         // A sample is seen by at most this many steps (its lookback).
         let per_sample = (lookback / self.interval.max(1)) as usize + 1;
-        for (labels, pts) in data {
+        for Selected {
+            labels,
+            points: pts,
+            ..
+        } in data
+        {
             let mut s = SeriesData::new(labels, false);
             s.points
                 .reserve_exact(steps.min(pts.len().saturating_mul(per_sample)));
@@ -233,8 +271,13 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
-    /// Loads the samples a matrix selector needs for every step.
-    pub(crate) fn load_matrix_selector(&mut self, ms: &MatrixSelector) -> Result<RangeArg> {
+    /// Loads the samples a matrix selector needs for every step, with
+    /// their start timestamps when `want_st`.
+    pub(crate) fn load_matrix_selector(
+        &mut self,
+        ms: &MatrixSelector,
+        want_st: bool,
+    ) -> Result<RangeArg> {
         let vs = &ms.vs;
         let offset = offset_ms(&vs.offset);
         let at = self.at_ms(&vs.at);
@@ -243,10 +286,11 @@ impl Evaluator<'_> {
             Some(a) => (a - offset, a - offset),
             None => (self.start - offset, self.end - offset),
         };
-        let data = self.select(vs, first - range + 1, last)?;
+        let data = self.select(vs, first - range + 1, last, want_st)?;
         // One window per series is in use at a time; count the largest.
         let mut peak = 0;
-        for (_, pts) in &data {
+        for d in &data {
+            let pts = &d.points;
             let mut w = Window::new();
             let mut most = 0;
             for i in 0..self.steps() {
@@ -259,22 +303,43 @@ impl Evaluator<'_> {
             peak += most;
         }
         self.add_samples(peak)?;
-        let series = data
-            .into_iter()
-            .map(|(labels, mut pts)| {
-                pts.retain(|p| !is_stale_nan(p.v));
-                SeriesData {
-                    labels,
-                    drop_name: false,
-                    points: pts,
+        let mut series = Vec::with_capacity(data.len());
+        let mut sts = Vec::new();
+        for (i, d) in data.into_iter().enumerate() {
+            let Selected {
+                labels,
+                mut points,
+                st,
+            } = d;
+            let st = match st {
+                Some(mut st) => {
+                    // Drop stale markers from both columns alike.
+                    let mut k = 0;
+                    st.retain(|_| {
+                        k += 1;
+                        !is_stale_nan(points[k - 1].v)
+                    });
+                    Some(st)
                 }
-            })
-            .collect();
+                None => None,
+            };
+            points.retain(|p| !is_stale_nan(p.v));
+            if st.is_some() {
+                sts.resize(i, None);
+                sts.push(st);
+            }
+            series.push(SeriesData {
+                labels,
+                drop_name: false,
+                points,
+            });
+        }
         Ok(RangeArg {
             series,
             range,
             offset,
             at,
+            sts,
         })
     }
 
@@ -338,6 +403,7 @@ impl Evaluator<'_> {
             range,
             offset,
             at,
+            sts: Vec::new(),
         })
     }
 }

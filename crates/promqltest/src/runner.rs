@@ -222,7 +222,13 @@ impl Runner {
                         for (k, v) in s.values.iter().enumerate() {
                             match v {
                                 SeqValue::Float(f) => {
-                                    app.append(None, &s.labels, k as i64 * step, *f)?;
+                                    let t = k as i64 * step;
+                                    match s.st_offsets.get(k).copied().flatten() {
+                                        Some(off) => {
+                                            app.append_st(None, &s.labels, t + off, t, *f)?
+                                        }
+                                        None => app.append(None, &s.labels, t, *f)?,
+                                    };
                                 }
                                 SeqValue::Histogram => has_h = true,
                                 SeqValue::Omitted => {}

@@ -22,6 +22,9 @@ pub struct SeriesLine {
     pub labels: Labels,
     /// One entry per step.
     pub values: Vec<SeqValue>,
+    /// Start-timestamp offsets from the `@st` line before it, one entry
+    /// per step (`None`: no start timestamp); empty without such a line.
+    pub st_offsets: Vec<Option<i64>>,
 }
 
 /// What an eval expects besides series.
@@ -388,7 +391,76 @@ pub fn parse_series_line(line: &str) -> Result<SeriesLine> {
             expand_item(t, &mut values)?;
         }
     }
-    Ok(SeriesLine { labels, values })
+    Ok(SeriesLine {
+        labels,
+        values,
+        st_offsets: Vec::new(),
+    })
+}
+
+/// A signed duration (`-30s`, `+1m`, `-59999ms`, `0`) in milliseconds.
+fn parse_signed_duration(s: &str) -> Result<i64> {
+    match s.as_bytes().first() {
+        Some(b'-') => Ok(-parse_duration(&s[1..])?),
+        Some(b'+') => parse_duration(&s[1..]),
+        _ => parse_duration(s),
+    }
+}
+
+/// Expands one item of an `@st` line into start-timestamp offsets.
+fn expand_st_item(tok: &str, out: &mut Vec<Option<i64>>) -> Result<()> {
+    let bad = || Error::Syntax(format!("bad start-timestamp item {tok:?}"));
+    if tok == "_" {
+        out.push(None);
+        return Ok(());
+    }
+    if let Some(n) = tok.strip_prefix("_x") {
+        let n: usize = n.parse().map_err(|_| bad())?;
+        out.extend(std::iter::repeat_n(None, n));
+        return Ok(());
+    }
+    if let Ok(d) = parse_signed_duration(tok) {
+        out.push(Some(d));
+        return Ok(());
+    }
+    let xpos = tok.rfind('x').ok_or_else(bad)?;
+    let n: usize = tok[xpos + 1..].parse().map_err(|_| bad())?;
+    let head = &tok[..xpos];
+    if let Ok(d) = parse_signed_duration(head) {
+        out.extend(std::iter::repeat_n(Some(d), n + 1));
+        return Ok(());
+    }
+    // `a+bxN` / `a-bxN`: the operator is the first sign after position 0.
+    let k = head
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')
+        .map(|(k, _)| k)
+        .ok_or_else(bad)?;
+    let a = parse_signed_duration(&head[..k]).map_err(|_| bad())?;
+    let mut d = parse_duration(&head[k + 1..]).map_err(|_| bad())?;
+    if head.as_bytes()[k] == b'-' {
+        d = -d;
+    }
+    let mut v = a;
+    for _ in 0..=n {
+        out.push(Some(v));
+        v += d;
+    }
+    Ok(())
+}
+
+/// Parses a start-timestamp line (`labels@st offsets...`).
+pub(crate) fn parse_st_line(line: &str) -> Result<(Labels, Vec<Option<i64>>)> {
+    let (labels, rest) = parse_series_desc(line)?;
+    let rest = rest
+        .strip_prefix("@st")
+        .ok_or_else(|| Error::Syntax(format!("expected @st after the series in {line:?}")))?;
+    let mut out = Vec::new();
+    for t in rest.split_whitespace() {
+        expand_st_item(t, &mut out)?;
+    }
+    Ok((labels, out))
 }
 
 fn parse_matcher(rest: &str) -> Option<Matcher> {
@@ -444,14 +516,26 @@ pub(crate) fn parse_script(text: &str) -> Result<Vec<Command>> {
             let parts: Vec<&str> = l.split_whitespace().collect();
             let step = parse_duration(parts.get(1).copied().unwrap_or("")).map_err(ctx)?;
             let mut series = Vec::new();
+            let mut pending_st: Option<(Labels, Vec<Option<i64>>)> = None;
             for b in &body {
                 if b.split_whitespace()
                     .next()
                     .is_some_and(|t| t.ends_with("@st"))
                 {
+                    pending_st = Some(parse_st_line(b).map_err(ctx)?);
                     continue;
                 }
-                let line = parse_series_line(b).map_err(ctx)?;
+                let mut line = parse_series_line(b).map_err(ctx)?;
+                if let Some((l, offs)) = pending_st.take() {
+                    if l != line.labels || offs.len() != line.values.len() {
+                        return Err(ctx(Error::Syntax(format!(
+                            "@st line for {l} must be followed by the sample line of the same series with as many positions ({} vs {})",
+                            offs.len(),
+                            line.values.len()
+                        ))));
+                    }
+                    line.st_offsets = offs;
+                }
                 // As in the Go runner, a label set given twice in one block
                 // keeps only its later line.
                 match series
@@ -581,4 +665,68 @@ fn parse_eval(header: &str, body: &[&str], line: usize) -> Result<Eval> {
         expect,
         series,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_timestamp_lines_expand_like_the_readme_says() {
+        let (l, offs) = parse_st_line(
+            r#"cumulative{type="st_resets"}@st _ _ -30s-1mx2 -1m-1mx2 +1m -59999msx1 0 _x2"#,
+        )
+        .unwrap();
+        assert_eq!(l.get("type"), Some("st_resets"));
+        assert_eq!(l.get("__name__"), Some("cumulative"));
+        let m = 60_000;
+        assert_eq!(
+            offs,
+            vec![
+                None,
+                None,
+                Some(-30_000),
+                Some(-30_000 - m),
+                Some(-30_000 - 2 * m),
+                Some(-m),
+                Some(-2 * m),
+                Some(-3 * m),
+                Some(m),
+                Some(-59_999),
+                Some(-59_999),
+                Some(0),
+                None,
+                None,
+            ]
+        );
+        let (_, offs) = parse_st_line("series@st _ 0-1mx2 1ms -0msx1").unwrap();
+        assert_eq!(
+            offs,
+            vec![
+                None,
+                Some(0),
+                Some(-m),
+                Some(-2 * m),
+                Some(1),
+                Some(0),
+                Some(0)
+            ]
+        );
+        assert!(parse_st_line("series@st 5q").is_err());
+        assert!(parse_st_line("series 1 2").is_err());
+    }
+
+    #[test]
+    fn st_line_must_match_the_following_sample_line() {
+        let ok = "load 1m\n    a@st _ -1m\n    a 1 2\n";
+        let cmds = parse_script(ok).unwrap();
+        let Command::Load { series, .. } = &cmds[0] else {
+            panic!("not a load");
+        };
+        assert_eq!(series[0].st_offsets, vec![None, Some(-60_000)]);
+        let bad = "load 1m\n    a@st _ -1m\n    b 1 2\n";
+        assert!(parse_script(bad).is_err());
+        let short = "load 1m\n    a@st -1m\n    a 1 2\n";
+        assert!(parse_script(short).is_err());
+    }
 }

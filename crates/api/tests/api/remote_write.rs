@@ -231,7 +231,7 @@ async fn federate_returns_latest_samples_as_text() {
 
 #[tokio::test]
 async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
-    use promlite_api::prompb::{TimeSeriesV2, WriteRequestV2};
+    use promlite_api::prompb::{SampleV2, TimeSeriesV2, WriteRequestV2};
     let app = receiver(ApiOptions::default());
     let symbols: Vec<String> = [
         "",
@@ -254,22 +254,25 @@ async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
             TimeSeriesV2 {
                 labels_refs: vec![1, 2, 3, 4],
                 samples: vec![
-                    Sample {
+                    SampleV2 {
                         value: 1.0,
                         timestamp: T0,
+                        start_timestamp: 0,
                     },
-                    Sample {
+                    SampleV2 {
                         value: 2.0,
                         timestamp: T0 + 15_000,
+                        start_timestamp: 0,
                     },
                 ],
             },
             // `up` already has newer samples: this one is out of order.
             TimeSeriesV2 {
                 labels_refs: vec![1, 5, 6, 7, 8, 9],
-                samples: vec![Sample {
+                samples: vec![SampleV2 {
                     value: 5.0,
                     timestamp: T0,
+                    start_timestamp: 0,
                 }],
             },
         ],
@@ -315,9 +318,10 @@ async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
         symbols: vec!["".into(), "__name__".into()],
         timeseries: vec![TimeSeriesV2 {
             labels_refs: vec![1, 7],
-            samples: vec![Sample {
+            samples: vec![SampleV2 {
                 value: 1.0,
                 timestamp: T0,
+                start_timestamp: 0,
             }],
         }],
     };
@@ -458,4 +462,89 @@ async fn remote_read_answers_samples_and_streamed_chunks() {
     )
     .await;
     assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn remote_write_2_0_start_timestamps_turn_deltas_into_counters() {
+    use promlite_api::prompb::{SampleV2, TimeSeriesV2, WriteRequestV2};
+    let app = receiver(ApiOptions::default());
+    let symbols: Vec<String> = ["", "__name__", "rw2_delta_total", "rw2_plain_total"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Four OTLP-style deltas of 6 each, every one covering the minute
+    // before it; the same values without start timestamps look constant.
+    let deltas = |with_st: bool| -> Vec<SampleV2> {
+        (1..=4)
+            .map(|i| SampleV2 {
+                value: 6.0,
+                timestamp: T0 + i * 60_000,
+                start_timestamp: if with_st { T0 + (i - 1) * 60_000 } else { 0 },
+            })
+            .collect()
+    };
+    let wr = WriteRequestV2 {
+        symbols,
+        timeseries: vec![
+            TimeSeriesV2 {
+                labels_refs: vec![1, 2],
+                samples: deltas(true),
+            },
+            TimeSeriesV2 {
+                labels_refs: vec![1, 3],
+                samples: deltas(false),
+            },
+        ],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&wr.encode_to_vec())
+        .unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/write")
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .header(header::CONTENT_ENCODING, "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "2.0.0")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    // (T0+1m, T0+4m]: three resets of 6 each; extrapolated by 1m (the
+    // first sample's start is on the open edge of the window) to 24.
+    let t = (T0 + 240_000) / 1000;
+    let r = get(
+        &app,
+        &format!("/api/v1/query?query=resets(rw2_delta_total[3m])&time={t}"),
+    )
+    .await;
+    assert!(
+        r.body.contains(&format!(r#""value":[{t},"2"]"#)),
+        "{}",
+        r.body
+    );
+    let r = get(
+        &app,
+        &format!("/api/v1/query?query=increase(rw2_delta_total[4m])&time={t}"),
+    )
+    .await;
+    // (T0, T0+4m]: the first sample starts at T0, on the window's edge;
+    // 3 resets: 6 + 6 + 6 over 3m, extrapolated to 4m = 24.
+    assert!(
+        r.body.contains(&format!(r#""value":[{t},"24"]"#)),
+        "{}",
+        r.body
+    );
+    let r = get(
+        &app,
+        &format!("/api/v1/query?query=increase(rw2_plain_total[4m])&time={t}"),
+    )
+    .await;
+    assert!(
+        r.body.contains(&format!(r#""value":[{t},"0"]"#)),
+        "{}",
+        r.body
+    );
 }

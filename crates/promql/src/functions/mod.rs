@@ -316,17 +316,21 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Loads a range-vector argument (matrix selector or subquery).
-    pub(crate) fn range_arg(&mut self, e: &Expr) -> Result<RangeArg> {
+    /// Loads a range-vector argument (matrix selector or subquery), with
+    /// start timestamps when `want_st` (subqueries never have them).
+    pub(crate) fn range_arg(&mut self, e: &Expr, want_st: bool) -> Result<RangeArg> {
         match unparen(e) {
-            Expr::MatrixSelector(ms) => self.load_matrix_selector(ms),
+            Expr::MatrixSelector(ms) => self.load_matrix_selector(ms, want_st),
             Expr::Subquery(sq) => self.eval_subquery(sq),
             _ => Err(Error::Unsupported("expected range vector argument".into())),
         }
     }
 
     fn eval_range_call(&mut self, name: &str, args: &[&Expr], idx: usize) -> Result<Val> {
-        let arg = self.range_arg(args[idx])?;
+        // Functions that treat their input as a counter use start
+        // timestamps to find resets.
+        let want_st = matches!(name, "rate" | "increase" | "irate" | "resets");
+        let arg = self.range_arg(args[idx], want_st)?;
         let steps = self.steps();
         let mut params: Vec<Vec<f64>> = Vec::new();
         for (i, a) in args.iter().enumerate() {
@@ -386,19 +390,33 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(arg.series.len());
         let mut scratch: Vec<f64> = Vec::new();
         let mut resets: Vec<u32> = Vec::new();
-        for s in &arg.series {
+        let mut overlaps: Vec<u32> = Vec::new();
+        for (si, s) in arg.series.iter().enumerate() {
             self.check()?;
-            // resets[k]: counter resets at indices 1..=k, so a window can
-            // tell in O(1) whether it needs the per-point reset scan.
+            let st = arg.st(si);
+            // resets[k]: counter resets (by value or start timestamp) at
+            // indices 1..=k, so a window can tell in O(1) whether it needs
+            // the per-point reset scan; overlaps[k] likewise counts start
+            // timestamps overlapping their previous sample.
             resets.clear();
+            overlaps.clear();
             if counter {
                 let mut n = 0u32;
                 resets.push(0);
-                for w in s.points.windows(2) {
-                    n += u32::from(w[1].v < w[0].v);
+                for k in 1..s.points.len() {
+                    n += u32::from(rate::is_reset(&s.points, st, k));
                     resets.push(n);
                 }
+                if let Some(st) = st {
+                    let mut n = 0u32;
+                    overlaps.push(0);
+                    for k in 1..s.points.len() {
+                        n += u32::from(rate::st_overlap(st[k - 1], s.points[k - 1].t, st[k]));
+                        overlaps.push(n);
+                    }
+                }
             }
+            let mut overlap_seen = false;
             let mut res = SeriesData::new(s.labels.clone(), s.drop_name || !keep_name);
             res.points.reserve_exact(steps.min(s.points.len()));
             let mut w = Window::new();
@@ -413,23 +431,29 @@ impl Evaluator<'_> {
                 }
                 saw_floats = true;
                 let start = end - arg.range;
-                let scan = counter && {
-                    let (lo, hi) = w.bounds();
-                    resets.get(hi - 1) != resets.get(lo)
-                };
+                let (lo, hi) = w.bounds();
+                let scan = counter && resets.get(hi - 1) != resets.get(lo);
+                if counter && !overlap_seen && overlaps.get(hi - 1) != overlaps.get(lo) {
+                    overlap_seen = true;
+                }
+                let wst = st.map(|st| &st[lo..hi]);
                 let v = match name {
-                    "rate" => {
-                        rate::extrapolated_rate_with(pts, start, end, arg.range, true, true, scan)
-                    }
-                    "increase" => {
-                        rate::extrapolated_rate_with(pts, start, end, arg.range, true, false, scan)
-                    }
+                    "rate" | "increase" => rate::extrapolated_rate_with(
+                        pts,
+                        wst,
+                        start,
+                        end,
+                        arg.range,
+                        true,
+                        name == "rate",
+                        scan,
+                    ),
                     "delta" => rate::extrapolated_rate(pts, start, end, arg.range, false, false),
-                    "irate" => rate::instant_value(pts, true),
-                    "idelta" => rate::instant_value(pts, false),
+                    "irate" => rate::instant_value(pts, wst, true),
+                    "idelta" => rate::instant_value(pts, None, false),
                     "deriv" => rate::deriv(pts),
                     "predict_linear" => rate::predict_linear(pts, t, params[0][i]),
-                    "resets" => rate::resets(pts),
+                    "resets" => rate::resets(pts, wst),
                     "changes" => rate::changes(pts),
                     "avg_over_time" => over_time::avg(pts),
                     "sum_over_time" => over_time::sum(pts),
@@ -459,6 +483,10 @@ impl Evaluator<'_> {
                 if let Some(v) = v {
                     res.points.push(Point { t, v });
                 }
+            }
+            if overlap_seen {
+                self.annos
+                    .start_time_overlap(s.labels.get(METRIC_NAME).unwrap_or(""));
             }
             if counter && saw_floats {
                 let metric = s.labels.get(METRIC_NAME).unwrap_or("");
