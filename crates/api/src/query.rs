@@ -161,7 +161,10 @@ fn respond(mut res: QueryResult, opts: &QueryOpts, t: Timings) -> Response {
                 "execQueueTime": t.queued.as_secs_f64(),
                 "execTotalTime": eval + t.queued.as_secs_f64(),
             },
-            "samples": { "totalQueryableSamples": 0, "peakSamples": 0 },
+            "samples": {
+                "totalQueryableSamples": res.stats.total_samples,
+                "peakSamples": res.stats.peak_samples,
+            },
         });
         out.push_str(",\"stats\":");
         out.push_str(&stats.to_string());

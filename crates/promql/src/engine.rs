@@ -10,7 +10,7 @@ use promql_parser::parser::{self, AtModifier, Expr, Offset};
 
 use crate::annotations::Annotations;
 use crate::error::{Error, Result};
-use crate::value::{Point, QueryResult, Sample, Series, SeriesData, Value};
+use crate::value::{Point, QueryResult, QueryStats, Sample, Series, SeriesData, Value};
 
 /// Engine options (Prometheus' `promql.EngineOpts`).
 #[derive(Debug, Clone)]
@@ -169,6 +169,7 @@ impl Engine {
             query_step: step,
             annos: Annotations::default(),
             samples: 0,
+            total_samples: 0,
             deadline: Instant::now().checked_add(self.opts.timeout),
             cancel,
         };
@@ -246,6 +247,10 @@ impl Engine {
             value,
             warnings: ev.annos.warnings.into_iter().collect(),
             infos: ev.annos.infos.into_iter().collect(),
+            stats: QueryStats {
+                total_samples: ev.total_samples,
+                peak_samples: ev.samples as u64,
+            },
         })
     }
 }
@@ -384,7 +389,10 @@ pub(crate) struct Evaluator<'a> {
     /// The query's step (0 for instant queries).
     pub(crate) query_step: i64,
     pub(crate) annos: Annotations,
+    /// Samples held in memory (checked against the limit).
     pub(crate) samples: usize,
+    /// Samples read by selectors, per step (for [`QueryStats`]).
+    pub(crate) total_samples: u64,
     deadline: Option<Instant>,
     cancel: Option<CancelFlag>,
 }
@@ -484,7 +492,9 @@ impl Evaluator<'_> {
             Expr::VectorSelector(vs) => self.eval_vector_selector(vs).map(Val::Vector),
             Expr::MatrixSelector(ms) => {
                 let r = self.load_matrix_selector(ms, false)?;
-                Ok(Val::Matrix(r.windows_at(self.start)))
+                let m = r.windows_at(self.start);
+                self.total_samples += m.iter().map(|s| s.points.len() as u64).sum::<u64>();
+                Ok(Val::Matrix(m))
             }
             Expr::Subquery(sq) => {
                 let r = self.eval_subquery(sq)?;
@@ -590,6 +600,35 @@ mod tests {
                 (r#"{job="b"}"#.to_string(), 2.0)
             ]
         );
+    }
+
+    #[test]
+    fn stats_count_samples_read_per_step() {
+        let e = Engine::default();
+        // Two series, one sample a minute: a 5m window holds 5 samples.
+        let r = e
+            .instant_query(&store(), "rate(req_total[5m])", 600_000)
+            .unwrap();
+        assert_eq!(r.stats.total_samples, 10);
+        // Six steps, each seeing one sample of each series.
+        let r = e
+            .range_query(&store(), "sum(req_total)", 0, 600_000, 120_000)
+            .unwrap();
+        assert_eq!(r.stats.total_samples, 12);
+        assert!(r.stats.peak_samples >= 12, "{:?}", r.stats);
+        // A window that slides over 3 steps reads overlapping samples again:
+        // windows (-2m,0] (0,2m] (2m,4m] hold 1, 2 and 2 samples per series.
+        let r = e
+            .range_query(&store(), "rate(req_total[2m])", 0, 240_000, 120_000)
+            .unwrap();
+        assert_eq!(r.stats.total_samples, 10);
+        // Subquery results are not storage reads; their selector is, at
+        // the inner steps 5m..10m (as Prometheus, the step on the window's
+        // open edge is evaluated too): 6 per series.
+        let r = e
+            .instant_query(&store(), "max_over_time(req_total[5m:1m])", 600_000)
+            .unwrap();
+        assert_eq!(r.stats.total_samples, 12);
     }
 
     #[test]

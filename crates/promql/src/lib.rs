@@ -48,4 +48,4 @@ pub use error::{Error, Result};
 pub use literals::parse_query;
 /// The parsed expression type accepted by [`Engine::instant_query_expr`].
 pub use promql_parser::parser::Expr;
-pub use value::{Point, QueryResult, Sample, Series, Value};
+pub use value::{Point, QueryResult, QueryStats, Sample, Series, Value};

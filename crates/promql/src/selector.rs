@@ -21,6 +21,9 @@ pub(crate) struct RangeArg {
     pub(crate) offset: i64,
     /// Fixed `@` time, if any.
     pub(crate) at: Option<i64>,
+    /// Whether the samples come from storage (a matrix selector), so that
+    /// the windows a function reads count toward the query's statistics.
+    pub(crate) from_storage: bool,
     /// Start timestamps per series and point (parallel to `series`), for
     /// series that have any; empty when they were not asked for or the
     /// argument is a subquery (which has none).
@@ -267,6 +270,7 @@ impl Evaluator<'_> {
         }
         // The selected points stay in memory until the query ends.
         let n: usize = out.iter().map(|s| s.points.len()).sum();
+        self.total_samples += n as u64;
         self.add_samples(n)?;
         Ok(out)
     }
@@ -339,6 +343,7 @@ impl Evaluator<'_> {
             range,
             offset,
             at,
+            from_storage: true,
             sts,
         })
     }
@@ -403,6 +408,7 @@ impl Evaluator<'_> {
             range,
             offset,
             at,
+            from_storage: false,
             sts: Vec::new(),
         })
     }

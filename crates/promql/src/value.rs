@@ -83,6 +83,17 @@ impl fmt::Display for Value {
     }
 }
 
+/// Sample counts of one query, as Prometheus reports them with `stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples read by selectors, counted per step: a sample seen by the
+    /// range windows of k steps counts k times (`totalQueryableSamples`).
+    pub total_samples: u64,
+    /// The most samples the query held in memory (`peakSamples`; what
+    /// `--query.max-samples` limits).
+    pub peak_samples: u64,
+}
+
 /// A query's value with the annotations collected while evaluating it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {
@@ -92,6 +103,8 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// Info annotations (`PromQL info: ...`), sorted and unique.
     pub infos: Vec<String>,
+    /// Sample counts.
+    pub stats: QueryStats,
 }
 
 /// A series flowing between operators: labels, the delayed name-removal

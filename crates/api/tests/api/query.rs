@@ -298,6 +298,14 @@ async fn infos_and_stats_are_reported() {
     );
     assert!(v.get("warnings").is_none());
     assert!(v["data"]["stats"]["timings"]["evalTotalTime"].is_number());
+    // Three `up` series, 20 samples each in (T0, T0+5m].
+    let samples = &v["data"]["stats"]["samples"];
+    assert_eq!(samples["totalQueryableSamples"], 60, "{}", r.body);
+    assert!(
+        samples["peakSamples"].as_u64().is_some_and(|p| p >= 60),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]

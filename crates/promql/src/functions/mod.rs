@@ -429,6 +429,9 @@ impl Evaluator<'_> {
                 if pts.is_empty() {
                     continue;
                 }
+                if arg.from_storage {
+                    self.total_samples += pts.len() as u64;
+                }
                 saw_floats = true;
                 let start = end - arg.range;
                 let (lo, hi) = w.bounds();
