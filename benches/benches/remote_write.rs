@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use promlite_model::Labels;
-use promlite_remote::prompb::WriteRequest;
+use promlite_prompb::write::WriteRequest;
 use promlite_remote::{RemoteWriter, WriteSettings};
 use promlite_storage::Appendable;
 use promlite_tsdb::{Db, DbOptions};

@@ -92,18 +92,6 @@ pub use providers::{
     RecordingRule, Rule, RuleGroup, RulesProvider, RuntimeInfo, StatusProvider, TargetHealth,
     TargetMetadata, TargetsProvider, TsdbAdmin, TsdbStat, TsdbStatus, WalReplayStatus,
 };
-/// The remote-write protobuf messages (Prometheus' `prompb`, and the 2.0
-/// `io.prometheus.write.v2` request), for senders and tests.
-pub mod prompb {
-    pub use crate::remote_read::{
-        Chunk, ChunkedReadResponse, ChunkedSeries, LabelMatcher, Query, QueryResult, ReadRequest,
-        ReadResponse,
-    };
-    pub use crate::remote_write::{
-        Exemplar, Label, MetricMetadata, Sample, SampleV2, TimeSeries, TimeSeriesV2, WriteRequest,
-        WriteRequestV2,
-    };
-}
 pub use state::{ApiOptions, ApiState, ApiStateBuilder};
 
 /// The API's routes over `state`. Everything under `/api/v1` and

@@ -7,106 +7,15 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use promlite_model::{Labels, MatchType, Matcher};
+use promlite_prompb::read::{
+    Chunk, ChunkedReadResponse, ChunkedSeries, LabelMatcher, Query, QueryResult, ReadRequest,
+    ReadResponse,
+};
+use promlite_prompb::write::{Label, Sample, TimeSeries};
 use promlite_storage::{Queryable, SelectHints, ValueType};
 use prost::Message;
 
-use crate::remote_write::{Label, Sample, TimeSeries};
 use crate::state::ApiState;
-
-/// `prometheus.ReadRequest`.
-#[derive(Clone, PartialEq, Message)]
-pub struct ReadRequest {
-    /// The queries, answered in order.
-    #[prost(message, repeated, tag = "1")]
-    pub queries: Vec<Query>,
-    /// Response types the client accepts, preferred first (0 = SAMPLES,
-    /// 1 = STREAMED_XOR_CHUNKS).
-    #[prost(int32, repeated, tag = "2")]
-    pub accepted_response_types: Vec<i32>,
-}
-
-/// `prometheus.Query`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Query {
-    /// Start, inclusive, in milliseconds.
-    #[prost(int64, tag = "1")]
-    pub start_timestamp_ms: i64,
-    /// End, inclusive, in milliseconds.
-    #[prost(int64, tag = "2")]
-    pub end_timestamp_ms: i64,
-    /// The selector.
-    #[prost(message, repeated, tag = "3")]
-    pub matchers: Vec<LabelMatcher>,
-}
-
-/// `prometheus.LabelMatcher` (type: 0 EQ, 1 NEQ, 2 RE, 3 NRE).
-#[derive(Clone, PartialEq, Message)]
-pub struct LabelMatcher {
-    /// The matcher type.
-    #[prost(int32, tag = "1")]
-    pub r#type: i32,
-    /// Label name.
-    #[prost(string, tag = "2")]
-    pub name: String,
-    /// Value or pattern.
-    #[prost(string, tag = "3")]
-    pub value: String,
-}
-
-/// `prometheus.ReadResponse`.
-#[derive(Clone, PartialEq, Message)]
-pub struct ReadResponse {
-    /// One result per query.
-    #[prost(message, repeated, tag = "1")]
-    pub results: Vec<QueryResult>,
-}
-
-/// `prometheus.QueryResult`.
-#[derive(Clone, PartialEq, Message)]
-pub struct QueryResult {
-    /// Matching series with their samples in time order.
-    #[prost(message, repeated, tag = "1")]
-    pub timeseries: Vec<TimeSeries>,
-}
-
-/// `prometheus.ChunkedReadResponse`.
-#[derive(Clone, PartialEq, Message)]
-pub struct ChunkedReadResponse {
-    /// Series with their chunks.
-    #[prost(message, repeated, tag = "1")]
-    pub chunked_series: Vec<ChunkedSeries>,
-    /// The query these series answer.
-    #[prost(int64, tag = "2")]
-    pub query_index: i64,
-}
-
-/// `prometheus.ChunkedSeries`.
-#[derive(Clone, PartialEq, Message)]
-pub struct ChunkedSeries {
-    /// Labels.
-    #[prost(message, repeated, tag = "1")]
-    pub labels: Vec<Label>,
-    /// Chunks in time order.
-    #[prost(message, repeated, tag = "2")]
-    pub chunks: Vec<Chunk>,
-}
-
-/// `prometheus.Chunk` (type 1 = XOR).
-#[derive(Clone, PartialEq, Message)]
-pub struct Chunk {
-    /// First sample's time.
-    #[prost(int64, tag = "1")]
-    pub min_time_ms: i64,
-    /// Last sample's time.
-    #[prost(int64, tag = "2")]
-    pub max_time_ms: i64,
-    /// The encoding.
-    #[prost(int32, tag = "3")]
-    pub r#type: i32,
-    /// The encoded chunk, in Prometheus' XOR format.
-    #[prost(bytes = "vec", tag = "4")]
-    pub data: Vec<u8>,
-}
 
 /// Most samples one read request may return (`--storage.remote.read-sample-limit`).
 const SAMPLE_LIMIT: usize = 50_000_000;

@@ -1,137 +1,19 @@
-//! `/api/v1/write`: the remote-write 1.0 receiver (Prometheus'
-//! `storage/remote/write_handler.go`), with `prometheus.WriteRequest`
-//! (`prompb/remote.proto`, `prompb/types.proto`) as hand-written prost
-//! messages.
+//! `/api/v1/write`: the remote-write 1.0 and 2.0 receiver (Prometheus'
+//! `storage/remote/write_handler.go`), decoding the messages of
+//! [`promlite_prompb`]. Metadata, exemplars and native histograms are
+//! accepted and ignored.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use promlite_model::{Labels, METRIC_NAME};
+use promlite_prompb::write::{Label, WriteRequest};
+use promlite_prompb::write_v2::WriteRequestV2;
 use prost::Message;
 
 use crate::error::PlainError;
 use crate::state::ApiState;
-
-/// `prometheus.WriteRequest`. Field 2 is reserved; native histograms
-/// (TimeSeries field 4) are not decoded and therefore ignored.
-#[derive(Clone, PartialEq, Message)]
-pub struct WriteRequest {
-    /// The series.
-    #[prost(message, repeated, tag = "1")]
-    pub timeseries: Vec<TimeSeries>,
-    /// Metric metadata (accepted and ignored, as metadata storage is not
-    /// implemented).
-    #[prost(message, repeated, tag = "3")]
-    pub metadata: Vec<MetricMetadata>,
-}
-
-/// `prometheus.TimeSeries`.
-#[derive(Clone, PartialEq, Message)]
-pub struct TimeSeries {
-    /// Labels; `__name__` is required.
-    #[prost(message, repeated, tag = "1")]
-    pub labels: Vec<Label>,
-    /// Samples in time order.
-    #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<Sample>,
-    /// Exemplars (ignored).
-    #[prost(message, repeated, tag = "3")]
-    pub exemplars: Vec<Exemplar>,
-}
-
-/// `prometheus.Label`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Label {
-    /// Name.
-    #[prost(string, tag = "1")]
-    pub name: String,
-    /// Value.
-    #[prost(string, tag = "2")]
-    pub value: String,
-}
-
-/// `prometheus.Sample`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Sample {
-    /// Value.
-    #[prost(double, tag = "1")]
-    pub value: f64,
-    /// Milliseconds since the epoch.
-    #[prost(int64, tag = "2")]
-    pub timestamp: i64,
-}
-
-/// `prometheus.Exemplar`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Exemplar {
-    /// Labels.
-    #[prost(message, repeated, tag = "1")]
-    pub labels: Vec<Label>,
-    /// Value.
-    #[prost(double, tag = "2")]
-    pub value: f64,
-    /// Milliseconds since the epoch.
-    #[prost(int64, tag = "3")]
-    pub timestamp: i64,
-}
-
-/// `prometheus.MetricMetadata`.
-#[derive(Clone, PartialEq, Message)]
-pub struct MetricMetadata {
-    /// The metric type enum.
-    #[prost(int32, tag = "1")]
-    pub r#type: i32,
-    /// The family name.
-    #[prost(string, tag = "2")]
-    pub metric_family_name: String,
-    /// HELP.
-    #[prost(string, tag = "4")]
-    pub help: String,
-    /// UNIT.
-    #[prost(string, tag = "5")]
-    pub unit: String,
-}
-
-/// `io.prometheus.write.v2.Request` (Remote-Write 2.0): strings interned in
-/// `symbols`, series referring to them by index. Histograms, exemplars and
-/// metadata are not decoded and therefore ignored.
-#[derive(Clone, PartialEq, Message)]
-pub struct WriteRequestV2 {
-    /// The symbol table; index 0 is the empty string.
-    #[prost(string, repeated, tag = "4")]
-    pub symbols: Vec<String>,
-    /// The series.
-    #[prost(message, repeated, tag = "5")]
-    pub timeseries: Vec<TimeSeriesV2>,
-}
-
-/// `io.prometheus.write.v2.TimeSeries`.
-#[derive(Clone, PartialEq, Message)]
-pub struct TimeSeriesV2 {
-    /// Name/value pairs as indices into `symbols`.
-    #[prost(uint32, repeated, tag = "1")]
-    pub labels_refs: Vec<u32>,
-    /// Samples in time order.
-    #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<SampleV2>,
-}
-
-/// `io.prometheus.write.v2.Sample`: a 1.0 sample plus its start timestamp.
-#[derive(Clone, PartialEq, Message)]
-pub struct SampleV2 {
-    /// Value.
-    #[prost(double, tag = "1")]
-    pub value: f64,
-    /// Milliseconds since the epoch.
-    #[prost(int64, tag = "2")]
-    pub timestamp: i64,
-    /// When the counter (or the delta's interval) started, in milliseconds
-    /// since the epoch; 0 when unknown. Stored with the sample and used by
-    /// `rate`/`increase`/`irate`/`resets` to detect resets.
-    #[prost(int64, tag = "3")]
-    pub start_timestamp: i64,
-}
 
 /// The protobuf message a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use promlite_prompb::write::{Sample, TimeSeries, WriteRequest};
+use promlite_prompb::write_v2::{SampleV2, TimeSeriesV2, WriteRequestV2};
 use prost::Message;
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
 };
 
 use crate::error::{Error, Result, SendError};
-use crate::prompb::{RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
 use crate::settings::{ProtobufMessage, WriteSettings};
 use crate::watcher::QueuedSample;
 
@@ -162,20 +163,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Builds the snappy-compressed `WriteRequest` of a batch: one
-/// `TimeSeries` per series, samples in the batch's (time) order.
+/// `TimeSeries` per series, samples in the batch's (time) order. 1.0
+/// samples have no start timestamp; `st` is not sent.
 pub(crate) fn encode(
     batch: &[QueuedSample],
     pb: &mut Vec<u8>,
 ) -> std::result::Result<Vec<u8>, snap::Error> {
     let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
-    let mut req = WriteRequest {
-        timeseries: Vec::new(),
-    };
+    let mut req = WriteRequest::default();
     for s in batch {
         let i = *index.entry(s.series_ref).or_insert_with(|| {
             req.timeseries.push(TimeSeries {
                 labels: s.labels.to_vec(),
                 samples: Vec::new(),
+                exemplars: Vec::new(),
             });
             req.timeseries.len() - 1
         });
@@ -193,7 +194,8 @@ pub(crate) fn encode(
 }
 
 /// Builds the snappy-compressed Remote-Write 2.0 request of a batch: label
-/// strings interned once in the symbol table.
+/// strings interned once in the symbol table, each sample with its start
+/// timestamp (0, and then not encoded, when the WAL has none).
 pub(crate) fn encode_v2(
     batch: &[QueuedSample],
     pb: &mut Vec<u8>,
@@ -232,13 +234,14 @@ pub(crate) fn encode_v2(
             }
         };
         if let Some(ts) = series.get_mut(i) {
-            ts.samples.push(Sample {
+            ts.samples.push(SampleV2 {
                 value: s.v,
                 timestamp: s.t,
+                start_timestamp: s.st,
             });
         }
     }
-    let req = RequestV2 {
+    let req = WriteRequestV2 {
         symbols,
         timeseries: series,
     };

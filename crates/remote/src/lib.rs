@@ -44,7 +44,6 @@ mod error;
 mod metadata;
 mod metrics;
 mod position;
-pub mod prompb;
 mod queue;
 mod settings;
 mod shard;

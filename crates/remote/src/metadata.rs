@@ -2,11 +2,11 @@
 //! manager does every `send_interval`: the HELP, TYPE and UNIT of the
 //! metric families the scrape targets expose, in Remote-Write 1.0 requests.
 
+use promlite_prompb::write::{MetricMetadata, WriteRequest};
 use prost::Message;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::prompb::{MetadataRequest, MetricMetadata};
 use crate::settings::WriteSettings;
 
 /// One metric family's metadata.
@@ -47,7 +47,9 @@ pub async fn send_metadata(
     let client = Client::new(s)?;
     let mut sent = 0;
     for part in families.chunks(max_per_send.max(1)) {
-        let req = MetadataRequest {
+        // A series-less `WriteRequest`, as Prometheus sends metadata.
+        let req = WriteRequest {
+            timeseries: Vec::new(),
             metadata: part
                 .iter()
                 .map(|f| MetricMetadata {

@@ -16,14 +16,21 @@ use promlite_tsdb::{Db, DbOptions};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::prompb::WriteRequest;
-use crate::{position, Error, RemoteWriter, WriteSettings};
+use promlite_prompb::write::WriteRequest;
+use promlite_prompb::write_v2::WriteRequestV2;
+
+use crate::{position, Error, ProtobufMessage, RemoteWriter, WriteSettings};
 
 /// What the fake receiver got and how it answers.
 #[derive(Default)]
 pub(crate) struct Recv {
     /// Series (rendered labels) → samples in arrival order.
     pub(crate) series: Mutex<BTreeMap<String, Vec<(i64, f64)>>>,
+    /// Remote-Write 2.0 only: series → `(timestamp, start_timestamp)` of
+    /// its samples in arrival order.
+    pub(crate) start_timestamps: Mutex<BTreeMap<String, Vec<(i64, i64)>>>,
+    /// Remote-Write 2.0 requests received (also counted in `requests`).
+    pub(crate) v2_requests: AtomicU64,
     /// Statuses returned (one per request) before accepting again.
     pub(crate) script: Mutex<VecDeque<u16>>,
     /// While set, every request gets this status.
@@ -49,9 +56,11 @@ async fn handle(State(r): State<Arc<Recv>>, h: HeaderMap, body: Bytes) -> Status
             .unwrap_or("")
             .to_string()
     };
+    let v2 = hv("content-type") == "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+    let version = if v2 { "2.0.0" } else { "0.1.0" };
     if hv("content-encoding") != "snappy"
-        || hv("content-type") != "application/x-protobuf"
-        || hv("x-prometheus-remote-write-version") != "0.1.0"
+        || !(v2 || hv("content-type") == "application/x-protobuf")
+        || hv("x-prometheus-remote-write-version") != version
         || !hv("user-agent").starts_with("Prometheus/")
     {
         r.bad_headers.store(true, Ordering::Relaxed);
@@ -68,6 +77,26 @@ async fn handle(State(r): State<Arc<Recv>>, h: HeaderMap, body: Bytes) -> Status
         return StatusCode::from_u16(s).unwrap();
     }
     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+    if v2 {
+        r.v2_requests.fetch_add(1, Ordering::Relaxed);
+        let req = WriteRequestV2::decode(raw.as_slice()).unwrap();
+        let mut series = r.series.lock();
+        let mut starts = r.start_timestamps.lock();
+        for ts in req.timeseries {
+            let sym = |i: u32| req.symbols[i as usize].as_str();
+            let name = ts
+                .labels_refs
+                .chunks(2)
+                .map(|p| format!("{}={}", sym(p[0]), sym(p[1])))
+                .collect::<Vec<_>>()
+                .join(",");
+            let v = series.entry(name.clone()).or_default();
+            v.extend(ts.samples.iter().map(|s| (s.timestamp, s.value)));
+            let st = starts.entry(name).or_default();
+            st.extend(ts.samples.iter().map(|s| (s.timestamp, s.start_timestamp)));
+        }
+        return StatusCode::NO_CONTENT;
+    }
     let req = WriteRequest::decode(raw.as_slice()).unwrap();
     let mut series = r.series.lock();
     for ts in req.timeseries {
@@ -598,6 +627,37 @@ fn append_st(db: &Db, series: usize, from: i64, n: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samples_with_start_timestamps_are_sent_from_checkpoints_and_segments() {
+    let rx = send_start_timestamps(ProtobufMessage::V1).await;
+    // 1.0 has no start timestamps.
+    assert_eq!(rx.recv.v2_requests.load(Ordering::Relaxed), 0);
+    assert!(rx.recv.start_timestamps.lock().is_empty());
+    assert!(!rx.recv.bad_headers.load(Ordering::Relaxed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_0_sends_start_timestamps_from_checkpoints_and_segments() {
+    let rx = send_start_timestamps(ProtobufMessage::V2).await;
+    assert!(rx.recv.v2_requests.load(Ordering::Relaxed) > 0);
+    assert!(!rx.recv.bad_headers.load(Ordering::Relaxed));
+    let got = rx.recv.start_timestamps.lock();
+    assert_eq!(got.len(), 5);
+    for (name, samples) in got.iter() {
+        for &(t, st) in samples {
+            // As `append_st` wrote them: even seconds carry the previous
+            // second, odd ones none (0, not encoded on the wire).
+            let want = if (t / 1000) % 2 == 0 { t - 1000 } else { 0 };
+            assert_eq!(st, want, "{name} at {t}");
+        }
+        assert!(samples.iter().any(|&(_, st)| st == 0), "{name}");
+        assert!(samples.iter().any(|&(_, st)| st != 0), "{name}");
+    }
+}
+
+/// Writes samples with and without start timestamps through a `Db`
+/// appender, compacts so that the oldest kept ones are read from a
+/// checkpoint, ships everything in `proto` and checks every sample
+/// arrived once, in order. Returns the receiver for the protocol's checks.
+async fn send_start_timestamps(proto: ProtobufMessage) -> FakeReceiver {
     let rx = receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(
@@ -628,7 +688,9 @@ async fn samples_with_start_timestamps_are_sent_from_checkpoints_and_segments() 
     assert!(st_records > 0, "checkpoint {cp} has no SamplesSt records");
     let mint = db.head().min_time().unwrap() / 1000;
     assert!((10..29).contains(&mint), "{mint}");
-    let w = start(fast_settings(&rx.url), dir.path());
+    let mut s = fast_settings(&rx.url);
+    s.protobuf_message = proto;
+    let w = start(s, dir.path());
     // More while the writer tails the segment being written.
     append_st(&db, 5, 30, 20);
     let r = rx.recv.clone();
@@ -640,10 +702,13 @@ async fn samples_with_start_timestamps_are_sent_from_checkpoints_and_segments() 
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     w.stop().await;
-    let got = rx.recv.series.lock();
-    assert_eq!(got.len(), 5);
-    for (name, samples) in got.iter() {
-        let ts: Vec<i64> = samples.iter().map(|s| s.0 / 1000).collect();
-        assert_eq!(ts, (mint..50).collect::<Vec<_>>(), "{name}");
+    {
+        let got = rx.recv.series.lock();
+        assert_eq!(got.len(), 5);
+        for (name, samples) in got.iter() {
+            let ts: Vec<i64> = samples.iter().map(|s| s.0 / 1000).collect();
+            assert_eq!(ts, (mint..50).collect::<Vec<_>>(), "{name}");
+        }
     }
+    rx
 }

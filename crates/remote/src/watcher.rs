@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promlite_model::{process_builder, Labels, RelabelConfig};
+use promlite_prompb::write::Label;
 use promlite_tsdb::wal::{self, record, LiveReader, RecordType, RefSample, RefSeries, WalReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,6 @@ use tracing::{error, info, warn};
 use crate::error::{Error, Result};
 use crate::metrics::RemoteMetrics;
 use crate::position::{Key, Watermarks, CHECKPOINT_OFFSET};
-use crate::prompb::Label;
 
 /// Samples handed to the queue per message, at most.
 const BATCH: usize = 2_000;
@@ -37,6 +37,8 @@ pub(crate) type SeriesLabels = Option<Arc<[Label]>>;
 pub(crate) struct QueuedSample {
     pub(crate) series_ref: u64,
     pub(crate) labels: Arc<[Label]>,
+    /// Start timestamp in milliseconds, 0 when unknown (sent in 2.0 only).
+    pub(crate) st: i64,
     pub(crate) t: i64,
     pub(crate) v: f64,
     pub(crate) key: Key,
@@ -490,6 +492,7 @@ impl Watcher {
         self.out.push(QueuedSample {
             series_ref: s.series_ref,
             labels,
+            st: s.st,
             t: s.t,
             v: s.v,
             key,

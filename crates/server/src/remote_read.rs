@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use promlite_api::prompb::{LabelMatcher, Query, ReadRequest, ReadResponse};
 use promlite_config::{Config, RemoteReadConfig};
 use promlite_model::{Labels, MatchType, Matcher};
+use promlite_prompb::read::{LabelMatcher, Query, ReadRequest, ReadResponse};
 use promlite_storage::{
     Error, MergeQuerier, Querier, Queryable, Result, SelectHints, Series, SeriesSet, VecSeries,
 };

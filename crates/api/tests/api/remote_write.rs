@@ -4,8 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request};
-use promlite_api::prompb::{Label, Sample, TimeSeries, WriteRequest};
 use promlite_api::{router, ApiOptions};
+use promlite_prompb::write::{Label, Sample, TimeSeries, WriteRequest};
 use promlite_storage::Appendable;
 use prost::Message;
 
@@ -231,7 +231,7 @@ async fn federate_returns_latest_samples_as_text() {
 
 #[tokio::test]
 async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
-    use promlite_api::prompb::{SampleV2, TimeSeriesV2, WriteRequestV2};
+    use promlite_prompb::write_v2::{SampleV2, TimeSeriesV2, WriteRequestV2};
     let app = receiver(ApiOptions::default());
     let symbols: Vec<String> = [
         "",
@@ -341,7 +341,7 @@ async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
     assert!(r.body.contains("out of range"), "{}", r.body);
 }
 
-fn read_req(q: promlite_api::prompb::ReadRequest) -> Request<Body> {
+fn read_req(q: promlite_prompb::read::ReadRequest) -> Request<Body> {
     let body = snap::raw::Encoder::new()
         .compress_vec(&q.encode_to_vec())
         .unwrap();
@@ -357,7 +357,7 @@ fn read_req(q: promlite_api::prompb::ReadRequest) -> Request<Body> {
 
 #[tokio::test]
 async fn remote_read_answers_samples_and_streamed_chunks() {
-    use promlite_api::prompb::{
+    use promlite_prompb::read::{
         ChunkedReadResponse, LabelMatcher, Query, ReadRequest, ReadResponse,
     };
     use promlite_storage::{SampleIterator, ValueType};
@@ -466,7 +466,7 @@ async fn remote_read_answers_samples_and_streamed_chunks() {
 
 #[tokio::test]
 async fn remote_write_2_0_start_timestamps_turn_deltas_into_counters() {
-    use promlite_api::prompb::{SampleV2, TimeSeriesV2, WriteRequestV2};
+    use promlite_prompb::write_v2::{SampleV2, TimeSeriesV2, WriteRequestV2};
     let app = receiver(ApiOptions::default());
     let symbols: Vec<String> = ["", "__name__", "rw2_delta_total", "rw2_plain_total"]
         .iter()

@@ -1,7 +1,7 @@
 //! The dataset both servers receive: a deterministic hour of samples at a
 //! 15s interval, pushed through remote write 1.0.
 
-use promlite_api::prompb::{Label, Sample, TimeSeries, WriteRequest};
+use promlite_prompb::write::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 
 /// The scrape interval of the dataset, in milliseconds.

@@ -176,20 +176,20 @@ async fn promlite_queries_include_a_remote_read_store() {
         .unwrap()
         .as_millis() as i64;
     let t0 = now - 5 * 60_000;
-    let wr = promlite_api::prompb::WriteRequest {
-        timeseries: vec![promlite_api::prompb::TimeSeries {
+    let wr = promlite_prompb::write::WriteRequest {
+        timeseries: vec![promlite_prompb::write::TimeSeries {
             labels: vec![
-                promlite_api::prompb::Label {
+                promlite_prompb::write::Label {
                     name: "__name__".into(),
                     value: "remote_only".into(),
                 },
-                promlite_api::prompb::Label {
+                promlite_prompb::write::Label {
                     name: "job".into(),
                     value: "far".into(),
                 },
             ],
             samples: (0..20)
-                .map(|i| promlite_api::prompb::Sample {
+                .map(|i| promlite_prompb::write::Sample {
                     value: i as f64,
                     timestamp: t0 + i * 15_000,
                 })
@@ -438,22 +438,9 @@ async fn remote_write_2_0_between_two_promlite_servers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_of_scraped_families_is_sent_to_remote_write_endpoints() {
+    use promlite_prompb::write::{MetricMetadata, WriteRequest};
     use prost::Message;
-    #[derive(Clone, PartialEq, Message)]
-    struct Md {
-        #[prost(int32, tag = "1")]
-        r#type: i32,
-        #[prost(string, tag = "2")]
-        name: String,
-        #[prost(string, tag = "4")]
-        help: String,
-    }
-    #[derive(Clone, PartialEq, Message)]
-    struct Req {
-        #[prost(message, repeated, tag = "3")]
-        metadata: Vec<Md>,
-    }
-    let got: std::sync::Arc<std::sync::Mutex<Vec<Md>>> = Default::default();
+    let got: std::sync::Arc<std::sync::Mutex<Vec<MetricMetadata>>> = Default::default();
     let g = got.clone();
     let app = axum::Router::new().route(
         "/write",
@@ -461,7 +448,7 @@ async fn metadata_of_scraped_families_is_sent_to_remote_write_endpoints() {
             let g = g.clone();
             async move {
                 let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
-                if let Ok(r) = Req::decode(raw.as_slice()) {
+                if let Ok(r) = WriteRequest::decode(raw.as_slice()) {
                     g.lock().unwrap().extend(r.metadata);
                 }
                 axum::http::StatusCode::NO_CONTENT
@@ -497,7 +484,7 @@ async fn metadata_of_scraped_families_is_sent_to_remote_write_endpoints() {
             .lock()
             .unwrap()
             .iter()
-            .any(|m| m.name == "prometheus_tsdb_head_series")
+            .any(|m| m.metric_family_name == "prometheus_tsdb_head_series")
         {
             break;
         }
@@ -506,7 +493,7 @@ async fn metadata_of_scraped_families_is_sent_to_remote_write_endpoints() {
     let md = got.lock().unwrap().clone();
     let head = md
         .iter()
-        .find(|m| m.name == "prometheus_tsdb_head_series")
+        .find(|m| m.metric_family_name == "prometheus_tsdb_head_series")
         .expect("metadata sent");
     assert_eq!(head.r#type, 2, "gauge");
     assert!(head.help.contains("series"), "{:?}", head.help);
