@@ -64,8 +64,8 @@
 //! * Without a [`StatusProvider`] that supplies head statistics,
 //!   `status/tsdb` is computed by reading every series of the queryable
 //!   (`chunkCount` is 0).
-//! * No gzip response compression, remote read, remote write 2.0, OTLP or
-//!   protobuf/`/federate` content negotiation.
+//! * No gzip response compression, OTLP receiver or protobuf/`/federate`
+//!   content negotiation.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;

@@ -1,6 +1,8 @@
 //! The remote-write sender (Prometheus' `storage/remote` write path):
-//! promlite follows its own WAL and ships samples to remote-write 1.0
-//! receivers (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics) without
+//! promlite follows its own WAL and ships samples to remote-write 1.0 or
+//! 2.0 receivers (`protobuf_message`; 2.0 also carries metadata and each
+//! sample's start timestamp) such as Prometheus, Thanos, Mimir, Cortex and
+//! VictoriaMetrics, without
 //! losing samples when the receiver is slow or down or promlite restarts.
 //!
 //! * [`RemoteWriter`]: started by the server with one [`WriteSettings`]
