@@ -422,20 +422,26 @@ async fn external_labels_and_write_relabeling_apply_per_series() {
     assert_eq!(m.samples_dropped_total.load(Ordering::Relaxed), 5);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleted_segments_are_replaced_by_the_checkpoint() {
-    let rx = receiver().await;
-    rx.recv.fail.store(503, Ordering::Relaxed);
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
+/// A `Db` with 4 KiB WAL segments and 10s blocks, so that a few hundred
+/// samples span several segments and compaction checkpoints them.
+fn small_db(dir: &std::path::Path) -> Db {
+    Db::open(
+        dir,
         DbOptions {
             wal_segment_size: 4 << 10,
             block_range: 10_000,
             ..DbOptions::default()
         },
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_segments_are_replaced_by_the_checkpoint() {
+    let rx = receiver().await;
+    rx.recv.fail.store(503, Ordering::Relaxed);
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_db(dir.path());
     let mut s = fast_settings(&rx.url);
     s.queue.flush_deadline = Duration::from_millis(100);
     // The writer saves a position at the very start, then stops.
@@ -521,15 +527,7 @@ async fn apply_keeps_unchanged_endpoints_and_restarts_changed_ones() {
 async fn series_dropped_by_the_head_leave_the_cache_after_a_checkpoint() {
     let rx = receiver().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        DbOptions {
-            wal_segment_size: 4 << 10,
-            block_range: 10_000,
-            ..DbOptions::default()
-        },
-    )
-    .unwrap();
+    let db = small_db(dir.path());
     let w = start(fast_settings(&rx.url), dir.path());
     let m = w.metrics()[0].clone();
     // Ten short-lived series, then five that keep going.
@@ -660,15 +658,7 @@ async fn remote_write_2_0_sends_start_timestamps_from_checkpoints_and_segments()
 async fn send_start_timestamps(proto: ProtobufMessage) -> FakeReceiver {
     let rx = receiver().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        DbOptions {
-            wal_segment_size: 4 << 10,
-            block_range: 10_000,
-            ..DbOptions::default()
-        },
-    )
-    .unwrap();
+    let db = small_db(dir.path());
     append_st(&db, 5, 0, 30);
     // [0s, 10s) goes to a block; the checkpoint keeps the later samples
     // with their start timestamps, and the segments holding them are gone.

@@ -229,6 +229,28 @@ async fn federate_returns_latest_samples_as_text() {
     assert_eq!(r.status, 400);
 }
 
+/// Posts a snappy-compressed remote-write 2.0 request.
+async fn send_v2(
+    app: &axum::Router,
+    wr: &promlite_prompb::write_v2::WriteRequestV2,
+) -> axum::response::Response {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&wr.encode_to_vec())
+        .unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/write")
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .header(header::CONTENT_ENCODING, "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "2.0.0")
+        .body(Body::from(body))
+        .unwrap();
+    tower::ServiceExt::oneshot(app.clone(), req).await.unwrap()
+}
+
 #[tokio::test]
 async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
     use promlite_prompb::write_v2::{SampleV2, TimeSeriesV2, WriteRequestV2};
@@ -277,21 +299,7 @@ async fn remote_write_2_0_keeps_valid_samples_and_reports_what_was_written() {
             },
         ],
     };
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&wr.encode_to_vec())
-        .unwrap();
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/write")
-        .header(
-            header::CONTENT_TYPE,
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )
-        .header(header::CONTENT_ENCODING, "snappy")
-        .header("X-Prometheus-Remote-Write-Version", "2.0.0")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    let resp = send_v2(&app, &wr).await;
     assert_eq!(
         resp.status().as_u16(),
         400,
@@ -496,55 +504,24 @@ async fn remote_write_2_0_start_timestamps_turn_deltas_into_counters() {
             },
         ],
     };
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&wr.encode_to_vec())
-        .unwrap();
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/write")
-        .header(
-            header::CONTENT_TYPE,
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )
-        .header(header::CONTENT_ENCODING, "snappy")
-        .header("X-Prometheus-Remote-Write-Version", "2.0.0")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    let resp = send_v2(&app, &wr).await;
     assert_eq!(resp.status().as_u16(), 204);
-    // (T0+1m, T0+4m]: three resets of 6 each; extrapolated by 1m (the
-    // first sample's start is on the open edge of the window) to 24.
     let t = (T0 + 240_000) / 1000;
-    let r = get(
-        &app,
-        &format!("/api/v1/query?query=resets(rw2_delta_total[3m])&time={t}"),
-    )
-    .await;
-    assert!(
-        r.body.contains(&format!(r#""value":[{t},"2"]"#)),
-        "{}",
-        r.body
-    );
-    let r = get(
-        &app,
-        &format!("/api/v1/query?query=increase(rw2_delta_total[4m])&time={t}"),
-    )
-    .await;
-    // (T0, T0+4m]: the first sample starts at T0, on the window's edge;
-    // 3 resets: 6 + 6 + 6 over 3m, extrapolated to 4m = 24.
-    assert!(
-        r.body.contains(&format!(r#""value":[{t},"24"]"#)),
-        "{}",
-        r.body
-    );
-    let r = get(
-        &app,
-        &format!("/api/v1/query?query=increase(rw2_plain_total[4m])&time={t}"),
-    )
-    .await;
-    assert!(
-        r.body.contains(&format!(r#""value":[{t},"0"]"#)),
-        "{}",
-        r.body
-    );
+    for (q, want) in [
+        // (T0+1m, T0+4m]: the samples at 3m and 4m start at their
+        // predecessor's time, which had a start of its own: two resets.
+        ("resets(rw2_delta_total[3m])", "2"),
+        // (T0, T0+4m]: the first sample starts at T0, on the window's open
+        // edge; three resets add 6 + 6 + 6 over 3m, extrapolated to 4m.
+        ("increase(rw2_delta_total[4m])", "24"),
+        // Without start timestamps the same values are a flat counter.
+        ("increase(rw2_plain_total[4m])", "0"),
+    ] {
+        let r = get(&app, &format!("/api/v1/query?query={q}&time={t}")).await;
+        assert!(
+            r.body.contains(&format!(r#""value":[{t},"{want}"]"#)),
+            "{q}: {}",
+            r.body
+        );
+    }
 }
