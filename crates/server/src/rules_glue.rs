@@ -58,25 +58,32 @@ pub(crate) fn alertmanager_sets(cfg: &Config) -> Result<Vec<AlertmanagerSet>, St
     cfg.alerting.alertmanagers.iter().map(am_set).collect()
 }
 
+/// The path Alertmanager's v2 API takes alerts on, below `path_prefix`.
+const ALERTS_PATH: &str = "/api/v2/alerts";
+
 fn am_set(am: &AlertmanagerConfig) -> Result<AlertmanagerSet, String> {
-    let mut targets: Vec<String> = am
+    // (address, group labels) of every configured target.
+    let mut targets: Vec<(String, BTreeMap<String, String>)> = am
         .static_configs
         .iter()
-        .flat_map(|s| s.targets.iter().cloned())
+        .flat_map(|s| s.targets.iter().map(|t| (t.clone(), s.labels.clone())))
         .collect();
     for f in &am.file_sd_configs {
         let groups = promlite_config::read_file_sd(&f.files).map_err(|e| e.to_string())?;
-        targets.extend(groups.into_iter().flat_map(|g| g.targets));
+        for g in groups {
+            targets.extend(g.targets.into_iter().map(|t| (t, g.labels.clone())));
+        }
     }
+    let relabel = promlite_config::to_model_configs(&am.relabel_configs)
+        .map_err(|e| format!("relabel_configs: {e}"))?;
     let http = http_settings(&am.http_client_config)?;
     let mut ss = promlite_scrape::ScrapeSettings::new("alertmanager");
     ss.http = http.clone();
     let client = promlite_scrape::build_client(&ss)?;
-    let prefix = am.path_prefix.trim_end_matches('/');
     Ok(AlertmanagerSet {
         urls: targets
             .iter()
-            .map(|t| format!("{}://{t}{prefix}", am.scheme))
+            .filter_map(|(t, labels)| am_url(am, &relabel, t, labels))
             .collect(),
         timeout: am.timeout.to_std(),
         basic_auth: http.basic_auth,
@@ -85,6 +92,46 @@ fn am_set(am: &AlertmanagerConfig) -> Result<AlertmanagerSet, String> {
             .map_err(|e| format!("alert_relabel_configs: {e}"))?,
         client: Some(client),
     })
+}
+
+/// The base URL of one Alertmanager after `relabel_configs`, as
+/// Prometheus' `AlertmanagerFromGroup`: the target's labels plus
+/// `__address__`, `__scheme__` and `__alerts_path__` are relabeled, a
+/// dropped target is skipped and the result's labels give the URL.
+fn am_url(
+    am: &AlertmanagerConfig,
+    relabel: &[promlite_model::RelabelConfig],
+    target: &str,
+    group: &BTreeMap<String, String>,
+) -> Option<String> {
+    let prefix = am.path_prefix.trim_end_matches('/');
+    let path = format!("{prefix}{ALERTS_PATH}");
+    let mut pairs: Vec<(&str, &str)> = group
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.retain(|(k, _)| !matches!(*k, "__address__" | "__scheme__" | "__alerts_path__"));
+    pairs.push(("__address__", target));
+    pairs.push(("__scheme__", am.scheme.as_str()));
+    pairs.push(("__alerts_path__", path.as_str()));
+    let lset = Labels::from_pairs(&pairs);
+    let Some(out) = promlite_model::process(&lset, relabel) else {
+        tracing::debug!(target, "Alertmanager dropped by relabel_configs");
+        return None;
+    };
+    let addr = out.get("__address__").unwrap_or("");
+    if addr.is_empty() || addr.contains('/') {
+        tracing::warn!(
+            address = addr,
+            "Alertmanager target has an invalid address after relabeling; skipped"
+        );
+        return None;
+    }
+    let scheme = out.get("__scheme__").unwrap_or("http");
+    let path = out.get("__alerts_path__").unwrap_or(ALERTS_PATH);
+    // The notifier appends the v2 alerts path to the base URL.
+    let base = path.strip_suffix(ALERTS_PATH).unwrap_or(path);
+    Some(format!("{scheme}://{addr}{base}"))
 }
 
 fn to_map(l: &Labels) -> BTreeMap<String, String> {
@@ -206,5 +253,56 @@ mod tests {
         assert_eq!(super::go_e(1234.5), "1.2345e+03");
         assert_eq!(super::go_e(0.001), "1e-03");
         assert_eq!(super::go_e(-2.5e-300), "-2.5e-300");
+    }
+
+    #[test]
+    fn alertmanager_targets_are_relabeled_as_prometheus_does() {
+        let yaml = r#"
+alerting:
+  alertmanagers:
+    - path_prefix: /am/
+      static_configs:
+        - targets: ["a:9093", "b:9093"]
+          labels: {dc: east}
+        - targets: ["c:9093"]
+          labels: {dc: west}
+      relabel_configs:
+        - source_labels: [__address__]
+          regex: "b:.*"
+          action: drop
+        - source_labels: [dc]
+          regex: west
+          target_label: __scheme__
+          replacement: https
+        - source_labels: [dc]
+          regex: west
+          target_label: __alerts_path__
+          replacement: /other/api/v2/alerts
+"#;
+        let cfg = promlite_config::parse_str(
+            yaml,
+            std::path::Path::new("."),
+            std::path::Path::new("p.yml"),
+        )
+        .unwrap()
+        .config;
+        let sets = super::alertmanager_sets(&cfg).unwrap();
+        assert_eq!(
+            sets[0].urls,
+            vec![
+                "http://a:9093/am".to_string(),
+                "https://c:9093/other".to_string()
+            ]
+        );
+        // Without relabeling every target is kept.
+        let plain = yaml.split("      relabel_configs:").next().unwrap();
+        let cfg = promlite_config::parse_str(
+            plain,
+            std::path::Path::new("."),
+            std::path::Path::new("p.yml"),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(super::alertmanager_sets(&cfg).unwrap()[0].urls.len(), 3);
     }
 }
