@@ -174,6 +174,7 @@ impl Evaluator<'_> {
                 pts.clear();
                 st_buf.clear();
                 let mut any_st = false;
+                let want_st = want_st && s.may_have_start_timestamps();
                 let mut it = s.iterator();
                 let mut vt = it.seek(mint);
                 while vt == promlite_storage::ValueType::Float {

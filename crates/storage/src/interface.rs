@@ -106,6 +106,13 @@ pub trait Series: Send {
     fn labels(&self) -> &Labels;
     /// A fresh iterator positioned before the first sample.
     fn iterator(&self) -> Box<dyn SampleIterator + '_>;
+
+    /// Whether any sample may carry a start timestamp. When false, a
+    /// reader need not call [`SampleIterator::at_st`] (it would return 0).
+    /// The default, true, is always correct, only slower to read.
+    fn may_have_start_timestamps(&self) -> bool {
+        true
+    }
 }
 
 /// The kind of value an iterator is positioned at.

@@ -155,6 +155,9 @@ impl Series for MergedSeries<'_> {
             self.parts.iter().map(|p| p.iterator()).collect(),
         ))
     }
+    fn may_have_start_timestamps(&self) -> bool {
+        self.parts.iter().any(|p| p.may_have_start_timestamps())
+    }
 }
 
 /// Merges sample iterators by timestamp; on equal timestamps the earliest

@@ -27,6 +27,9 @@ impl Series for VecSeries {
     fn iterator(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(VecSeriesIterator::new(&self.samples))
     }
+    fn may_have_start_timestamps(&self) -> bool {
+        false
+    }
 }
 
 /// Iterator over a sample slice.

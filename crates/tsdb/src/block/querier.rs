@@ -201,6 +201,15 @@ impl Series for BlockSeries<'_> {
             self.maxt,
         ))
     }
+    fn may_have_start_timestamps(&self) -> bool {
+        // The encoding byte sits in front of each chunk: cheap to look at.
+        // A chunk that cannot be read says yes; the iterator reports it.
+        self.chunks.iter().any(|c| {
+            self.block
+                .chunk(c)
+                .map_or(true, |(enc, _)| enc == crate::chunkenc::Encoding::XorSt)
+        })
+    }
 }
 
 /// An iterator over `chunks` of `block` restricted to `[mint, maxt]`,

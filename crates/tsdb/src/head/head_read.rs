@@ -153,6 +153,10 @@ impl Series for HeadSeries {
             self.maxt,
         ))
     }
+
+    fn may_have_start_timestamps(&self) -> bool {
+        self.chunks.iter().any(|c| c.enc == Encoding::XorSt)
+    }
 }
 
 impl Querier for HeadQuerier {
