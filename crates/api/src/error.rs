@@ -252,6 +252,18 @@ pub type Result<T> = std::result::Result<T, ApiError>;
 pub(crate) enum PlainError {
     #[error("remote write receiver needs to be enabled with --web.enable-remote-write-receiver")]
     RemoteWriteDisabled,
+    #[error("otlp write receiver needs to be enabled with --web.enable-otlp-receiver")]
+    OtlpDisabled,
+    #[error(
+        "JSON-encoded OTLP requests are not supported by this server; send application/x-protobuf"
+    )]
+    OtlpJson,
+    #[error("unsupported content type: {0}, supported: [application/x-protobuf]")]
+    OtlpContentType(String),
+    #[error("unsupported compression: {0}. Only \"gzip\" or no compression supported")]
+    OtlpEncoding(String),
+    #[error("gzip: {0}")]
+    Gzip(String),
     #[error(
         "{0} encoding (compression) is not accepted by this server; only snappy is acceptable"
     )]
@@ -285,7 +297,8 @@ pub(crate) enum PlainError {
 impl PlainError {
     fn status(&self) -> StatusCode {
         match self {
-            PlainError::RemoteWriteDisabled => StatusCode::NOT_FOUND,
+            PlainError::RemoteWriteDisabled | PlainError::OtlpDisabled => StatusCode::NOT_FOUND,
+            PlainError::OtlpJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PlainError::Encoding(_) | PlainError::ContentType(_) | PlainError::ProtoMessage(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -293,6 +306,9 @@ impl PlainError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             PlainError::Snappy(_)
+            | PlainError::OtlpContentType(_)
+            | PlainError::OtlpEncoding(_)
+            | PlainError::Gzip(_)
             | PlainError::Proto(_)
             | PlainError::Append(_)
             | PlainError::EmptyMatcher

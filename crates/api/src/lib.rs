@@ -2,7 +2,7 @@
 //!
 //! [`router`] builds an axum [`Router`] with Prometheus 3's `/api/v1`
 //! endpoints (queries, series and labels, metadata, targets, rules, status,
-//! admin, remote write), `/federate` and the `/-/` lifecycle endpoints. It
+//! admin, remote write, OTLP), `/federate` and the `/-/` lifecycle endpoints. It
 //! answers in Prometheus' JSON envelope, with its status codes, error types
 //! and texts, so that Grafana, promtool and client libraries see no
 //! difference.
@@ -46,6 +46,7 @@
 //! | `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` | POST, PUT |
 //! | `/api/v1/write` (remote write 1.0 and 2.0) | POST |
 //! | `/api/v1/read` (remote read: samples, streamed XOR chunks) | POST |
+//! | `/api/v1/otlp/v1/metrics` (OTLP metrics, [`ApiOptions::enable_otlp_receiver`]) | POST |
 //! | `/federate` | GET |
 //! | `/-/healthy`, `/-/ready` | GET, HEAD |
 //! | `/-/reload`, `/-/quit` | POST, PUT |
@@ -64,8 +65,23 @@
 //! * Without a [`StatusProvider`] that supplies head statistics,
 //!   `status/tsdb` is computed by reading every series of the queryable
 //!   (`chunkCount` is 0).
-//! * No gzip response compression, OTLP receiver or protobuf/`/federate`
-//!   content negotiation.
+//! * No gzip response compression or protobuf/`/federate` content
+//!   negotiation.
+//! * The OTLP receiver translates as Prometheus 3 does with its default
+//!   `otlp` settings ([`OtlpOptions`], replaced on reload with
+//!   [`ApiState::set_otlp_options`]): names per
+//!   `translation_strategy`, `job`/`instance` from `service.*`, promoted
+//!   resource attributes, `target_info`, start timestamps, staleness
+//!   markers for points without a recorded value. It differs in that:
+//!   it reads protobuf only (`application/json` is 415); exponential
+//!   histograms (native histograms in Prometheus) and delta-temporality
+//!   sums and histograms (dropped by Prometheus without its
+//!   `otlp-deltatocumulative`/`otlp-native-delta-ingestion` features)
+//!   are dropped and reported in the response's `partial_success`, where
+//!   Prometheus only logs them; `promote_scope_metadata` and
+//!   `convert_histograms_to_nhcb` are ignored; metadata and exemplars are
+//!   not kept; `target_info` gets at most 1000 samples per resource and
+//!   request.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;
@@ -73,6 +89,9 @@ mod error;
 mod federate;
 mod json;
 mod lifecycle;
+mod otlp;
+mod otlp_names;
+mod otlp_translate;
 mod params;
 mod providers;
 mod query;
@@ -92,7 +111,9 @@ pub use providers::{
     RecordingRule, Rule, RuleGroup, RulesProvider, RuntimeInfo, StatusProvider, TargetHealth,
     TargetMetadata, TargetsProvider, TsdbAdmin, TsdbStat, TsdbStatus, WalReplayStatus,
 };
-pub use state::{ApiOptions, ApiState, ApiStateBuilder};
+pub use state::{
+    ApiOptions, ApiState, ApiStateBuilder, OtlpOptions, OtlpSettings, OtlpTranslationStrategy,
+};
 
 /// The API's routes over `state`. Everything under `/api/v1` and
 /// `/federate` answers 503 until [`ApiState::set_ready`]`(true)`.
@@ -152,6 +173,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/notifications", get(targets::notifications))
         .route("/write", post(remote_write::write))
         .route("/read", post(remote_read::read))
+        .route("/otlp/v1/metrics", post(otlp::write))
         .method_not_allowed_fallback(lifecycle::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

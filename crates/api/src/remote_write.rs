@@ -175,15 +175,9 @@ fn append_v2(
     Ok(w)
 }
 
-async fn write_inner(state: ApiState, req: Request) -> Result<Option<Written>, PlainError> {
-    let opts = &state.inner.opts;
-    if !opts.enable_remote_write_receiver {
-        return Err(PlainError::RemoteWriteDisabled);
-    }
-    let (parts, body) = req.into_parts();
-    let proto = check_headers(&parts.headers)?;
-    let limit = opts.max_remote_write_body_bytes;
-    let body: Bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+/// Reads a request body of at most `limit` bytes.
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, PlainError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = src {
             if s.is::<http_body_util::LengthLimitError>() {
@@ -192,7 +186,17 @@ async fn write_inner(state: ApiState, req: Request) -> Result<Option<Written>, P
             src = s.source();
         }
         PlainError::BodyRead(e.to_string())
-    })?;
+    })
+}
+
+async fn write_inner(state: ApiState, req: Request) -> Result<Option<Written>, PlainError> {
+    let opts = &state.inner.opts;
+    if !opts.enable_remote_write_receiver {
+        return Err(PlainError::RemoteWriteDisabled);
+    }
+    let (parts, body) = req.into_parts();
+    let proto = check_headers(&parts.headers)?;
+    let body = read_body(body, opts.max_remote_write_body_bytes).await?;
     let decoded_limit = opts.max_remote_write_decoded_bytes;
     let appendable = state.inner.appendable.clone();
     tokio::task::spawn_blocking(move || match proto {

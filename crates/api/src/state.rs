@@ -1,7 +1,7 @@
 //! The state every handler shares.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use promlite_model::Labels;
@@ -30,6 +30,12 @@ pub struct ApiOptions {
     pub enable_lifecycle: bool,
     /// Enables `/api/v1/write` (`--web.enable-remote-write-receiver`).
     pub enable_remote_write_receiver: bool,
+    /// Enables `/api/v1/otlp/v1/metrics` (`--web.enable-otlp-receiver`).
+    pub enable_otlp_receiver: bool,
+    /// How OTLP metrics are translated (the configuration's `otlp`
+    /// section) at start; [`ApiState::set_otlp_options`] replaces it on
+    /// reload.
+    pub otlp: OtlpOptions,
     /// Largest urlencoded form body read (bytes).
     pub max_form_body_bytes: usize,
     /// Largest compressed remote-write body (bytes).
@@ -52,12 +58,102 @@ impl Default for ApiOptions {
             enable_admin: false,
             enable_lifecycle: false,
             enable_remote_write_receiver: false,
+            enable_otlp_receiver: false,
+            otlp: OtlpOptions::default(),
             max_form_body_bytes: 10 << 20,
             max_remote_write_body_bytes: 32 << 20,
             max_remote_write_decoded_bytes: 256 << 20,
             external_labels: Labels::empty(),
             cors_origin: ".*".to_string(),
         }
+    }
+}
+
+/// How OTLP metric and attribute names become Prometheus names
+/// (`otlp.translation_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpTranslationStrategy {
+    /// Escape names to `[a-zA-Z0-9_:]` and add unit and type suffixes
+    /// (Prometheus' default).
+    #[default]
+    UnderscoreEscapingWithSuffixes,
+    /// Escape names; no suffixes.
+    UnderscoreEscapingWithoutSuffixes,
+    /// Keep UTF-8 names; add suffixes.
+    NoUtf8EscapingWithSuffixes,
+    /// Keep names as they are.
+    NoTranslation,
+}
+
+impl OtlpTranslationStrategy {
+    /// The strategy of a configuration value (Prometheus' spelling), if
+    /// known.
+    pub fn from_config(s: &str) -> Option<Self> {
+        Some(match s {
+            "UnderscoreEscapingWithSuffixes" => Self::UnderscoreEscapingWithSuffixes,
+            "UnderscoreEscapingWithoutSuffixes" => Self::UnderscoreEscapingWithoutSuffixes,
+            "NoUTF8EscapingWithSuffixes" => Self::NoUtf8EscapingWithSuffixes,
+            "NoTranslation" => Self::NoTranslation,
+            _ => return None,
+        })
+    }
+}
+
+/// The OTLP receiver's translation settings: Prometheus' `otlp`
+/// configuration section, minus what promlite does not implement
+/// (`promote_scope_metadata`, `convert_histograms_to_nhcb`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpOptions {
+    /// Name translation strategy.
+    pub translation_strategy: OtlpTranslationStrategy,
+    /// Resource attributes copied to every series' labels.
+    pub promote_resource_attributes: Vec<String>,
+    /// Copy every resource attribute except `ignore_resource_attributes`.
+    pub promote_all_resource_attributes: bool,
+    /// Attributes not promoted by `promote_all_resource_attributes`.
+    pub ignore_resource_attributes: Vec<String>,
+    /// Keep `service.name`, `service.namespace` and `service.instance.id`
+    /// as labels of `target_info` too.
+    pub keep_identifying_resource_attributes: bool,
+    /// Prefix `key` to label names starting with a single `_`.
+    pub label_name_underscore_sanitization: bool,
+    /// Keep runs of `_` in escaped label names (else one `_`).
+    pub label_name_preserve_multiple_underscores: bool,
+}
+
+impl Default for OtlpOptions {
+    fn default() -> Self {
+        OtlpOptions {
+            translation_strategy: OtlpTranslationStrategy::default(),
+            promote_resource_attributes: Vec::new(),
+            promote_all_resource_attributes: false,
+            ignore_resource_attributes: Vec::new(),
+            keep_identifying_resource_attributes: false,
+            label_name_underscore_sanitization: true,
+            label_name_preserve_multiple_underscores: true,
+        }
+    }
+}
+
+/// The OTLP translation settings an [`ApiState`] uses, shared with
+/// whoever replaces them on reload. Cloning is cheap (one `Arc`).
+#[derive(Debug, Clone)]
+pub struct OtlpSettings(Arc<RwLock<Arc<OtlpOptions>>>);
+
+impl OtlpSettings {
+    /// Replaces the settings; requests already being translated keep the
+    /// old ones.
+    pub fn set(&self, otlp: OtlpOptions) {
+        let mut g = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        *g = Arc::new(otlp);
+    }
+
+    /// The current settings.
+    pub fn get(&self) -> Arc<OtlpOptions> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -76,6 +172,8 @@ pub(crate) struct Inner {
     /// The compiled CORS origin pattern; `None` means any origin (`*`) and
     /// an invalid pattern allows none.
     pub(crate) cors: Cors,
+    /// The OTLP translation settings; replaced on reload.
+    pub(crate) otlp: OtlpSettings,
 }
 
 /// How to answer a request's `Origin`.
@@ -136,6 +234,24 @@ impl ApiState {
     /// The options.
     pub fn options(&self) -> &ApiOptions {
         &self.inner.opts
+    }
+
+    /// Replaces the OTLP translation settings (after a configuration
+    /// reload); requests already being translated keep the old ones.
+    pub fn set_otlp_options(&self, otlp: OtlpOptions) {
+        self.inner.otlp.set(otlp);
+    }
+
+    /// A handle on the OTLP translation settings that does not keep the
+    /// rest of the state alive (for a reloader the state's providers
+    /// point back to).
+    pub fn otlp_settings(&self) -> OtlpSettings {
+        self.inner.otlp.clone()
+    }
+
+    /// The current OTLP translation settings.
+    pub(crate) fn otlp_options(&self) -> Arc<OtlpOptions> {
+        self.inner.otlp.get()
     }
 }
 
@@ -204,8 +320,10 @@ impl ApiStateBuilder {
                 }
             }
         };
+        let otlp = OtlpSettings(Arc::new(RwLock::new(Arc::new(self.opts.otlp.clone()))));
         ApiState {
             inner: Arc::new(Inner {
+                otlp,
                 queryable: self.queryable,
                 appendable: self.appendable,
                 engine: self.engine,

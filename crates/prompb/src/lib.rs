@@ -1,4 +1,5 @@
-//! Prometheus' remote-write and remote-read protobuf messages, shared by
+//! Prometheus' remote-write and remote-read protobuf messages (and the
+//! OTLP metrics export messages), shared by
 //! the remote-write receiver and remote-read server (`promlite-api`), the
 //! remote-write sender (`promlite-remote`) and the remote-read client
 //! (`promlite`).
@@ -23,7 +24,14 @@
 //!   the streamed [`read::ChunkedReadResponse`] and their parts. Series
 //!   in a [`read::QueryResult`] are [`write::TimeSeries`], as in Prometheus.
 //!
-//! Bodies on the wire are these messages, snappy block-compressed.
+//! * [`otlp`]: OpenTelemetry metrics export, package
+//!   `opentelemetry.proto.collector.metrics.v1` and the metrics, resource
+//!   and common messages it is made of:
+//!   [`otlp::ExportMetricsServiceRequest`] and its parts, read by the OTLP
+//!   receiver.
+//!
+//! Remote-write/read bodies on the wire are these messages, snappy
+//! block-compressed; OTLP bodies are plain or gzip-compressed.
 //!
 //! ```
 //! use prost::Message;
@@ -43,6 +51,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
+pub mod otlp;
 pub mod read;
 pub mod write;
 pub mod write_v2;

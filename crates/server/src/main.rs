@@ -59,6 +59,9 @@ struct Flags {
     /// Enable the API endpoint accepting remote write requests.
     #[arg(long = "web.enable-remote-write-receiver")]
     enable_remote_write_receiver: bool,
+    /// Enable the API endpoint accepting OTLP metrics (/api/v1/otlp/v1/metrics).
+    #[arg(long = "web.enable-otlp-receiver")]
+    enable_otlp_receiver: bool,
     /// Maximum time a query may take before being aborted.
     #[arg(long = "query.timeout", default_value = "2m")]
     query_timeout: String,
@@ -191,6 +194,10 @@ fn flag_map(f: &Flags) -> std::collections::BTreeMap<String, String> {
             "web.enable-remote-write-receiver",
             f.enable_remote_write_receiver.to_string(),
         ),
+        (
+            "web.enable-otlp-receiver",
+            f.enable_otlp_receiver.to_string(),
+        ),
         ("query.timeout", f.query_timeout.clone()),
         ("query.max-samples", f.query_max_samples.to_string()),
         ("query.lookback-delta", f.query_lookback_delta.clone()),
@@ -268,6 +275,7 @@ fn options(flags: &Flags) -> anyhow::Result<ServerOptions> {
         enable_lifecycle: flags.enable_lifecycle,
         enable_admin_api: flags.enable_admin_api,
         enable_remote_write_receiver: flags.enable_remote_write_receiver,
+        enable_otlp_receiver: flags.enable_otlp_receiver,
         web_config_file: flags.web_config_file.clone(),
         query_timeout: duration_flag("query.timeout", &flags.query_timeout)?,
         query_max_samples: flags.query_max_samples,

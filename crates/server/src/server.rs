@@ -69,6 +69,8 @@ pub struct ServerOptions {
     pub enable_admin_api: bool,
     /// `--web.enable-remote-write-receiver`.
     pub enable_remote_write_receiver: bool,
+    /// `--web.enable-otlp-receiver`.
+    pub enable_otlp_receiver: bool,
     /// `--web.config.file`.
     pub web_config_file: Option<PathBuf>,
     /// `--query.timeout`.
@@ -107,6 +109,7 @@ impl Default for ServerOptions {
             enable_lifecycle: false,
             enable_admin_api: false,
             enable_remote_write_receiver: false,
+            enable_otlp_receiver: false,
             web_config_file: None,
             query_timeout: Duration::from_secs(120),
             query_max_samples: 50_000_000,
@@ -170,6 +173,9 @@ pub(crate) struct App {
     metadata_targets: Mutex<Vec<(promlite_remote::WriteSettings, Duration, usize)>>,
     /// New `remote_write` settings for the sender task.
     remote_tx: tokio::sync::watch::Sender<Vec<promlite_remote::WriteSettings>>,
+    /// The API's OTLP settings once built, for reloads to update (a
+    /// handle, not the `ApiState`, whose providers hold this `App`).
+    otlp: Mutex<Option<promlite_api::OtlpSettings>>,
 }
 
 impl App {
@@ -256,6 +262,9 @@ impl App {
             if let Some(old) = self.discovery.lock().replace(disc) {
                 old.stop();
             }
+        }
+        if let Some(otlp) = self.otlp.lock().as_ref() {
+            otlp.set(settings::otlp_options(&loaded.config.otlp));
         }
         *self.config.lock() = Some(Arc::new(loaded));
         self.metrics.reload_success.store(1, Ordering::Relaxed);
@@ -457,6 +466,7 @@ impl Server {
             fanout: crate::remote_read::Fanout::new(db.clone()),
             remote_tx,
             metadata_targets: Mutex::new(Vec::new()),
+            otlp: Mutex::new(None),
         });
         app.metrics
             .start_ts
@@ -598,6 +608,12 @@ impl Server {
                 })
                 .unwrap_or_default()
         };
+        let otlp = app
+            .config
+            .lock()
+            .as_ref()
+            .map(|c| settings::otlp_options(&c.config.otlp))
+            .unwrap_or_default();
         let retention = promlite_model::format_duration(opts.retention_time);
         let api = ApiState::builder(
             Arc::new(app.fanout.clone()),
@@ -611,6 +627,8 @@ impl Server {
             enable_admin: opts.enable_admin_api,
             enable_lifecycle: opts.enable_lifecycle,
             enable_remote_write_receiver: opts.enable_remote_write_receiver,
+            enable_otlp_receiver: opts.enable_otlp_receiver,
+            otlp,
             external_labels,
             ..ApiOptions::default()
         })
@@ -634,6 +652,7 @@ impl Server {
             },
         }))
         .build();
+        *app.otlp.lock() = Some(api.otlp_settings());
         // The WAL was replayed before we got here.
         api.set_ready(true);
         *slot.write() = Some(build_router(api, app.clone()));

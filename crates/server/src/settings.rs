@@ -224,3 +224,21 @@ pub(crate) fn metadata_targets(
         })
         .collect()
 }
+
+/// The OTLP receiver's settings from the `otlp` section (already
+/// validated: an unknown strategy cannot load, so the default is never
+/// used in practice).
+pub(crate) fn otlp_options(o: &promlite_config::OtlpConfig) -> promlite_api::OtlpOptions {
+    promlite_api::OtlpOptions {
+        translation_strategy: promlite_api::OtlpTranslationStrategy::from_config(
+            &o.translation_strategy,
+        )
+        .unwrap_or_default(),
+        promote_resource_attributes: o.promote_resource_attributes.clone(),
+        promote_all_resource_attributes: o.promote_all_resource_attributes,
+        ignore_resource_attributes: o.ignore_resource_attributes.clone(),
+        keep_identifying_resource_attributes: o.keep_identifying_resource_attributes,
+        label_name_underscore_sanitization: o.label_name_underscore_sanitization,
+        label_name_preserve_multiple_underscores: o.label_name_preserve_multiple_underscores,
+    }
+}

@@ -1,5 +1,6 @@
 mod admin;
 mod lifecycle;
+mod otlp;
 mod query;
 mod remote_write;
 mod series;

@@ -1,6 +1,7 @@
 //! The `promlite` binary end to end: embedded config, file_sd pickup,
 //! reloads that keep the old configuration on error, `check config`.
 
+mod otlp;
 mod web;
 
 use std::io::Write;
