@@ -11,7 +11,7 @@
 //! exemplars and metadata of 2.0 series, read hints, ...) are skipped by
 //! prost on decode and never sent.
 //!
-//! * [`write`]: remote write 1.0, package `prometheus`
+//! * [`write`](mod@write): remote write 1.0, package `prometheus`
 //!   (`prompb/remote.proto`, `prompb/types.proto`): [`write::WriteRequest`],
 //!   [`write::TimeSeries`], [`write::Label`], [`write::Sample`],
 //!   [`write::Exemplar`], [`write::MetricMetadata`].
