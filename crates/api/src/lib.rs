@@ -65,8 +65,9 @@
 //! * Without a [`StatusProvider`] that supplies head statistics,
 //!   `status/tsdb` is computed by reading every series of the queryable
 //!   (`chunkCount` is 0).
-//! * No gzip response compression or protobuf/`/federate` content
-//!   negotiation.
+//! * No protobuf/`/federate` content negotiation (text format only).
+//!   Responses of the JSON API and `/federate` are gzip- or
+//!   deflate-compressed when `Accept-Encoding` asks, as Prometheus does.
 //! * The OTLP receiver translates as Prometheus 3 does with its default
 //!   `otlp` settings ([`OtlpOptions`], replaced on reload with
 //!   [`ApiState::set_otlp_options`]): names per
@@ -85,6 +86,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;
+mod compression;
 mod error;
 mod federate;
 mod json;
@@ -171,6 +173,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/scrape_pools", get(targets::scrape_pools))
         .route("/notifications", get(targets::notifications))
+        // JSON responses are compressed when the client asks; the
+        // receivers and remote read (snappy) below are not, as in Prometheus.
+        .layer(axum::middleware::from_fn(compression::compress))
         .route("/write", post(remote_write::write))
         .route("/read", post(remote_read::read))
         .route("/otlp/v1/metrics", post(otlp::write))
@@ -182,7 +187,10 @@ pub fn router(state: ApiState) -> Router {
 
     let gated = Router::new()
         .nest("/api/v1", v1)
-        .route("/federate", get(federate::federate))
+        .route(
+            "/federate",
+            get(federate::federate).layer(axum::middleware::from_fn(compression::compress)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             lifecycle::require_ready,

@@ -1,4 +1,5 @@
 mod admin;
+mod compression;
 mod lifecycle;
 mod otlp;
 mod query;
