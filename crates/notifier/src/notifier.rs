@@ -66,6 +66,9 @@ impl Alert {
 pub struct AlertmanagerSet {
     /// Base URLs (`scheme://host:port/path_prefix`).
     pub urls: Vec<String>,
+    /// Base URLs of the targets `relabel_configs` dropped (listed as
+    /// `droppedAlertmanagers`, never notified).
+    pub dropped_urls: Vec<String>,
     /// Request timeout (`timeout`, 10s).
     pub timeout: Duration,
     /// `basic_auth` username and password.
@@ -83,6 +86,7 @@ impl AlertmanagerSet {
     pub fn new(urls: Vec<String>) -> Self {
         AlertmanagerSet {
             urls,
+            dropped_urls: Vec::new(),
             timeout: Duration::from_secs(10),
             basic_auth: None,
             authorization: None,
@@ -241,6 +245,21 @@ impl Notifier {
             .iter()
             .flat_map(|s| {
                 s.urls
+                    .iter()
+                    .map(|u| format!("{}/api/v2/alerts", u.trim_end_matches('/')))
+            })
+            .collect()
+    }
+
+    /// The alert URLs of Alertmanagers dropped by relabeling
+    /// (`droppedAlertmanagers` of `/api/v1/alertmanagers`).
+    pub fn dropped_alertmanager_urls(&self) -> Vec<String> {
+        self.shared
+            .sets
+            .lock()
+            .iter()
+            .flat_map(|s| {
+                s.dropped_urls
                     .iter()
                     .map(|u| format!("{}/api/v2/alerts", u.trim_end_matches('/')))
             })

@@ -80,11 +80,18 @@ fn am_set(am: &AlertmanagerConfig) -> Result<AlertmanagerSet, String> {
     let mut ss = promlite_scrape::ScrapeSettings::new("alertmanager");
     ss.http = http.clone();
     let client = promlite_scrape::build_client(&ss)?;
+    let mut urls = Vec::new();
+    let mut dropped_urls = Vec::new();
+    for (t, labels) in &targets {
+        match am_url(am, &relabel, t, labels) {
+            Ok(u) => urls.push(u),
+            Err(Some(u)) => dropped_urls.push(u),
+            Err(None) => {}
+        }
+    }
     Ok(AlertmanagerSet {
-        urls: targets
-            .iter()
-            .filter_map(|(t, labels)| am_url(am, &relabel, t, labels))
-            .collect(),
+        urls,
+        dropped_urls,
         timeout: am.timeout.to_std(),
         basic_auth: http.basic_auth,
         authorization: http.authorization,
@@ -96,14 +103,16 @@ fn am_set(am: &AlertmanagerConfig) -> Result<AlertmanagerSet, String> {
 
 /// The base URL of one Alertmanager after `relabel_configs`, as
 /// Prometheus' `AlertmanagerFromGroup`: the target's labels plus
-/// `__address__`, `__scheme__` and `__alerts_path__` are relabeled, a
-/// dropped target is skipped and the result's labels give the URL.
+/// `__address__`, `__scheme__` and `__alerts_path__` are relabeled and the
+/// result's labels give the URL. A target relabeling drops is
+/// `Err(Some(url))` with the URL it had before; one whose address is
+/// invalid after relabeling is `Err(None)` (logged).
 fn am_url(
     am: &AlertmanagerConfig,
     relabel: &[promlite_model::RelabelConfig],
     target: &str,
     group: &BTreeMap<String, String>,
-) -> Option<String> {
+) -> Result<String, Option<String>> {
     let prefix = am.path_prefix.trim_end_matches('/');
     let path = format!("{prefix}{ALERTS_PATH}");
     let mut pairs: Vec<(&str, &str)> = group
@@ -117,7 +126,7 @@ fn am_url(
     let lset = Labels::from_pairs(&pairs);
     let Some(out) = promlite_model::process(&lset, relabel) else {
         tracing::debug!(target, "Alertmanager dropped by relabel_configs");
-        return None;
+        return Err(Some(format!("{}://{target}{prefix}", am.scheme)));
     };
     let addr = out.get("__address__").unwrap_or("");
     if addr.is_empty() || addr.contains('/') {
@@ -125,13 +134,13 @@ fn am_url(
             address = addr,
             "Alertmanager target has an invalid address after relabeling; skipped"
         );
-        return None;
+        return Err(None);
     }
     let scheme = out.get("__scheme__").unwrap_or("http");
     let path = out.get("__alerts_path__").unwrap_or(ALERTS_PATH);
     // The notifier appends the v2 alerts path to the base URL.
     let base = path.strip_suffix(ALERTS_PATH).unwrap_or(path);
-    Some(format!("{scheme}://{addr}{base}"))
+    Ok(format!("{scheme}://{addr}{base}"))
 }
 
 fn to_map(l: &Labels) -> BTreeMap<String, String> {
@@ -241,7 +250,10 @@ impl RulesProvider for Rules {
     }
 
     fn alertmanagers(&self) -> (Vec<String>, Vec<String>) {
-        (self.notifier.alertmanager_urls(), Vec::new())
+        (
+            self.notifier.alertmanager_urls(),
+            self.notifier.dropped_alertmanager_urls(),
+        )
     }
 }
 
