@@ -254,11 +254,11 @@ pub(crate) enum PlainError {
     RemoteWriteDisabled,
     #[error("otlp write receiver needs to be enabled with --web.enable-otlp-receiver")]
     OtlpDisabled,
+    #[error("invalid OTLP JSON request: {0}")]
+    OtlpJson(String),
     #[error(
-        "JSON-encoded OTLP requests are not supported by this server; send application/x-protobuf"
+        "unsupported content type: {0}, supported: [application/json, application/x-protobuf]"
     )]
-    OtlpJson,
-    #[error("unsupported content type: {0}, supported: [application/x-protobuf]")]
     OtlpContentType(String),
     #[error("unsupported compression: {0}. Only \"gzip\" or no compression supported")]
     OtlpEncoding(String),
@@ -298,7 +298,6 @@ impl PlainError {
     fn status(&self) -> StatusCode {
         match self {
             PlainError::RemoteWriteDisabled | PlainError::OtlpDisabled => StatusCode::NOT_FOUND,
-            PlainError::OtlpJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PlainError::Encoding(_) | PlainError::ContentType(_) | PlainError::ProtoMessage(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -307,6 +306,7 @@ impl PlainError {
             }
             PlainError::Snappy(_)
             | PlainError::OtlpContentType(_)
+            | PlainError::OtlpJson(_)
             | PlainError::OtlpEncoding(_)
             | PlainError::Gzip(_)
             | PlainError::Proto(_)

@@ -73,8 +73,9 @@
 //!   [`ApiState::set_otlp_options`]): names per
 //!   `translation_strategy`, `job`/`instance` from `service.*`, promoted
 //!   resource attributes, `target_info`, start timestamps, staleness
-//!   markers for points without a recorded value. It differs in that:
-//!   it reads protobuf only (`application/json` is 415); exponential
+//!   markers for points without a recorded value. Bodies are protobuf
+//!   or OTLP/HTTP JSON (`application/json`, answered in JSON), plain or
+//!   gzip. It differs in that: exponential
 //!   histograms (native histograms in Prometheus) and delta-temporality
 //!   sums and histograms (dropped by Prometheus without its
 //!   `otlp-deltatocumulative`/`otlp-native-delta-ingestion` features)
@@ -92,6 +93,7 @@ mod federate;
 mod json;
 mod lifecycle;
 mod otlp;
+mod otlp_json;
 mod otlp_names;
 mod otlp_translate;
 mod params;

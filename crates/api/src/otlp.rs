@@ -1,7 +1,9 @@
 //! `/api/v1/otlp/v1/metrics`: the OTLP metrics receiver (Prometheus'
 //! `otlpWriteHandler` in `storage/remote/write_handler.go`). Bodies are
-//! protobuf `ExportMetricsServiceRequest`s, optionally gzip-compressed;
-//! [`crate::otlp_translate`] turns them into samples.
+//! `ExportMetricsServiceRequest`s in protobuf or, read by
+//! [`crate::otlp_json`], in OTLP's JSON encoding, optionally
+//! gzip-compressed; [`crate::otlp_translate`] turns them into samples. The
+//! response is in the encoding of the request.
 
 use std::io::Read;
 
@@ -15,6 +17,7 @@ use promlite_prompb::otlp::{
 use prost::Message;
 
 use crate::error::PlainError;
+use crate::otlp_json;
 use crate::otlp_translate::{translate, Translation};
 use crate::remote_write::read_body;
 use crate::state::ApiState;
@@ -26,25 +29,36 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-/// Checks `Content-Type` (protobuf only) and `Content-Encoding` (none or
-/// gzip); returns whether the body is gzip-compressed.
-fn check_headers(h: &HeaderMap) -> Result<bool, PlainError> {
+/// How a request body is encoded, from its headers.
+#[derive(Clone, Copy)]
+struct BodyFormat {
+    /// `application/json` rather than `application/x-protobuf`.
+    json: bool,
+    /// `Content-Encoding: gzip`.
+    gzip: bool,
+}
+
+/// Checks `Content-Type` (protobuf or JSON) and `Content-Encoding` (none
+/// or gzip).
+fn check_headers(h: &HeaderMap) -> Result<BodyFormat, PlainError> {
     let ct = header_str(h, header::CONTENT_TYPE);
     let media = ct.split(';').next().unwrap_or("").trim();
-    if media.eq_ignore_ascii_case(JSON) {
-        return Err(PlainError::OtlpJson);
-    }
-    if !media.eq_ignore_ascii_case(PROTOBUF) {
-        return Err(PlainError::OtlpContentType(ct.to_string()));
-    }
-    let enc = header_str(h, header::CONTENT_ENCODING);
-    if enc.is_empty() {
-        Ok(false)
-    } else if enc.eq_ignore_ascii_case("gzip") {
-        Ok(true)
+    let json = if media.eq_ignore_ascii_case(JSON) {
+        true
+    } else if media.eq_ignore_ascii_case(PROTOBUF) {
+        false
     } else {
-        Err(PlainError::OtlpEncoding(enc.to_string()))
-    }
+        return Err(PlainError::OtlpContentType(ct.to_string()));
+    };
+    let enc = header_str(h, header::CONTENT_ENCODING);
+    let gzip = if enc.is_empty() {
+        false
+    } else if enc.eq_ignore_ascii_case("gzip") {
+        true
+    } else {
+        return Err(PlainError::OtlpEncoding(enc.to_string()));
+    };
+    Ok(BodyFormat { json, gzip })
 }
 
 /// Inflates a gzip body, refusing to inflate past `limit` (gzip bombs).
@@ -66,7 +80,13 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, PlainError> {
 /// `POST /api/v1/otlp/v1/metrics`.
 pub(crate) async fn write(State(state): State<ApiState>, req: Request) -> Response {
     match write_inner(state, req).await {
-        Ok(resp) => (
+        Ok((resp, true)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, JSON)],
+            otlp_json::encode_response(&resp),
+        )
+            .into_response(),
+        Ok((resp, false)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, PROTOBUF)],
             resp.encode_to_vec(),
@@ -76,16 +96,17 @@ pub(crate) async fn write(State(state): State<ApiState>, req: Request) -> Respon
     }
 }
 
+/// Handles the request; the response and whether to send it as JSON.
 async fn write_inner(
     state: ApiState,
     req: Request,
-) -> Result<ExportMetricsServiceResponse, PlainError> {
+) -> Result<(ExportMetricsServiceResponse, bool), PlainError> {
     let opts = &state.inner.opts;
     if !opts.enable_otlp_receiver {
         return Err(PlainError::OtlpDisabled);
     }
     let (parts, body) = req.into_parts();
-    let gzip = check_headers(&parts.headers)?;
+    let format = check_headers(&parts.headers)?;
     let body: Bytes = read_body(body, opts.max_remote_write_body_bytes).await?;
     let decoded_limit = opts.max_remote_write_decoded_bytes;
     let otlp = state.otlp_options();
@@ -93,8 +114,10 @@ async fn write_inner(
     let interval = i64::try_from(opts.lookback_delta.as_millis() / 2).unwrap_or(i64::MAX);
     let appendable = state.inner.appendable.clone();
     tokio::task::spawn_blocking(move || {
-        let req = if gzip {
-            ExportMetricsServiceRequest::decode(gunzip(&body, decoded_limit)?.as_slice())?
+        let gunzipped;
+        let raw: &[u8] = if format.gzip {
+            gunzipped = gunzip(&body, decoded_limit)?;
+            &gunzipped
         } else {
             if body.len() > decoded_limit {
                 return Err(PlainError::DecodedTooLarge {
@@ -102,11 +125,16 @@ async fn write_inner(
                     limit: decoded_limit,
                 });
             }
-            ExportMetricsServiceRequest::decode(body.as_ref())?
+            &body
+        };
+        let req = if format.json {
+            otlp_json::decode(raw)?
+        } else {
+            ExportMetricsServiceRequest::decode(raw)?
         };
         let tr = translate(&req, &otlp, interval);
         append(appendable.as_ref(), &tr)?;
-        Ok(response(tr))
+        Ok((response(tr), format.json))
     })
     .await
     .map_err(|e| PlainError::BodyRead(e.to_string()))?
