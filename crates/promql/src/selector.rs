@@ -316,18 +316,14 @@ impl Evaluator<'_> {
                 mut points,
                 st,
             } = d;
-            let st = match st {
-                Some(mut st) => {
-                    // Drop stale markers from both columns alike.
-                    let mut k = 0;
-                    st.retain(|_| {
-                        k += 1;
-                        !is_stale_nan(points[k - 1].v)
-                    });
-                    Some(st)
-                }
-                None => None,
-            };
+            // Stale markers leave both columns alike.
+            let st: Option<Vec<i64>> = st.map(|st| {
+                st.into_iter()
+                    .zip(&points)
+                    .filter(|(_, p)| !is_stale_nan(p.v))
+                    .map(|(s, _)| s)
+                    .collect()
+            });
             points.retain(|p| !is_stale_nan(p.v));
             if st.is_some() {
                 sts.resize(i, None);
